@@ -1,0 +1,27 @@
+# Every target creates the virtual environment .venv on first use (and again when
+# pyproject.toml changes), so a fresh clone needs nothing but Python 3.10+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+READY := $(VENV)/.installed
+
+.PHONY: lab test lint site bench clean
+
+$(READY): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(READY)
+
+lab: $(READY)  ## JupyterLab on the student notebooks
+	$(BIN)/jupyter lab chapters/
+
+test: $(READY)  ## lint, unit tests and every notebook under nbval
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+lint: $(READY)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format src tests
+
+clean:
+	rm -rf $(VENV) .cache

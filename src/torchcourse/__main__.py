@@ -1,0 +1,5 @@
+import sys
+
+from torchcourse.cli import main
+
+sys.exit(main())

@@ -1,0 +1,133 @@
+"""lessons.yml: the one course manifest, read by the tests, the tooling and the site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from torchcourse.errors import CourseError
+from torchcourse.paths import course_root
+
+MANIFEST = "lessons.yml"
+
+
+class Lesson(BaseModel):
+    """One chapter of the course."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^\d\d$", description='two digits, e.g. "03"')
+    slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", description="kebab-case")
+    title: str = Field(min_length=1)
+    notebook: str
+    solution: str
+    objectives: list[str] = Field(min_length=3, max_length=6)
+    prerequisites: list[str] = []
+    minutes: int = Field(gt=0, le=600)
+    devices: list[Literal["cpu", "cuda"]] = Field(min_length=1)
+    datasets: list[Literal["mnist"]] = []
+    exercises: list[str] = Field(min_length=1)
+    max_seconds_cpu: int = Field(gt=0, le=600)
+
+    @property
+    def name(self) -> str:
+        """The folder and file stem, e.g. '03-autograd'."""
+        return f"{self.id}-{self.slug}"
+
+    def exercise_ids(self) -> list[str]:
+        """Fully qualified ids as the checks know them, e.g. ['03.ex1', ...]."""
+        return [f"{self.id}.{ex}" for ex in self.exercises]
+
+    @field_validator("exercises")
+    @classmethod
+    def _exercise_ids(cls, value: list[str]) -> list[str]:
+        expected = [f"ex{i}" for i in range(1, len(value) + 1)]
+        if value != expected:
+            raise ValueError(f"must be numbered in order {expected}, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _paths_follow_the_layout(self) -> Lesson:
+        for field, folder in (("notebook", "chapters"), ("solution", "solutions")):
+            want = f"{folder}/{self.name}/{self.name}.ipynb"
+            if getattr(self, field) != want:
+                raise ValueError(f"{field} must be {want!r}, got {getattr(self, field)!r}")
+        return self
+
+
+class CourseInfo(BaseModel):
+    """Course-wide settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    tagline: str
+    repository: str = Field(pattern=r"^https://github\.com/[^/]+/[^/]+$")
+    branch: str = "main"
+
+
+class Course(BaseModel):
+    """The whole manifest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    course: CourseInfo
+    lessons: list[Lesson] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered_and_linked(self) -> Course:
+        ids = [lesson.id for lesson in self.lessons]
+        if ids != sorted(set(ids)):
+            raise ValueError(f"lesson ids must be unique and in increasing order, got {ids}")
+        seen: set[str] = set()
+        for lesson in self.lessons:
+            for prereq in lesson.prerequisites:
+                if prereq not in seen:
+                    raise ValueError(
+                        f"lesson {lesson.id}: prerequisite {prereq!r} is not an earlier lesson"
+                    )
+            seen.add(lesson.id)
+        return self
+
+    def lesson(self, key: str) -> Lesson:
+        """A lesson by id ('03') or name ('03-autograd')."""
+        for lesson in self.lessons:
+            if key in (lesson.id, lesson.name):
+                return lesson
+        known = ", ".join(lesson.id for lesson in self.lessons)
+        raise CourseError(f"no lesson {key!r} in {MANIFEST}: known ids are {known}.")
+
+
+def _describe(error: ValidationError, data: object) -> str:
+    lines = []
+    for item in error.errors():
+        loc = item["loc"]
+        where = ".".join(str(part) for part in loc)
+        if len(loc) >= 2 and loc[0] == "lessons" and isinstance(loc[1], int):
+            try:
+                where = f"lesson {data['lessons'][loc[1]]['id']!r}" + "".join(
+                    f".{part}" for part in loc[2:]
+                )
+            except (KeyError, TypeError, IndexError):
+                pass
+        lines.append(f"{MANIFEST}: {where or 'top level'}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_course(path: Path | None = None) -> Course:
+    """Read and validate lessons.yml; a CourseError says exactly what is wrong."""
+    path = path or course_root() / MANIFEST
+    if not path.is_file():
+        raise CourseError(f"{path} not found: run from the course folder or set TORCHCOURSE_ROOT.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        detail = " ".join(str(err).split())
+        raise CourseError(f"{MANIFEST} is not valid YAML: {detail}") from None
+    try:
+        return Course.model_validate(data)
+    except ValidationError as err:
+        raise CourseError(_describe(err, data)) from None

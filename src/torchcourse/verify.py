@@ -1,0 +1,74 @@
+"""Verify lessons with nbval on a forced device, and record the result for the site's badge."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from torchcourse.device import DEVICE_ENV, device_name
+from torchcourse.manifest import Course, Lesson
+from torchcourse.paths import course_root
+
+RECORDS = "verification"
+
+
+def run_nbval(notebook: Path, device: str, root: Path) -> tuple[bool, float, str]:
+    """Run nbval on one notebook with the device forced; return (passed, seconds, output)."""
+    env = {**os.environ, DEVICE_ENV: device}
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", str(notebook)],
+        cwd=root, env=env, capture_output=True, text=True,
+    )
+    return proc.returncode == 0, time.perf_counter() - start, proc.stdout + proc.stderr
+
+
+def write_record(lesson: Lesson, device: str, results: dict[str, dict], root: Path) -> Path:
+    """Write verification/<id>-<device>.json: torch version, device name, date, results."""
+    record = {
+        "lesson": lesson.id,
+        "device": device,
+        "device_name": device_name(device),
+        "torch": torch.__version__,
+        "date": dt.date.today().isoformat(),
+        "passed": all(r["result"] == "passed" for r in results.values()),
+        "notebooks": results,
+    }
+    path = root / RECORDS / f"{lesson.id}-{device}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def verify(course: Course, keys: list[str], device: str, record: bool) -> int:
+    """nbval the solution and student notebooks of the lessons; 0 when all pass."""
+    if device == "cuda" and not torch.cuda.is_available():
+        print("torchcourse verify: --device cuda, but this machine has no usable CUDA GPU "
+              "(run `torchcourse doctor`); use --device cpu or a GPU machine.", file=sys.stderr)
+        return 1
+    root = course_root()
+    lessons = [course.lesson(k) for k in keys] if keys else course.lessons
+    failures = 0
+    print(f"Verifying {len(lessons)} lesson(s) on {device} ({device_name(device)}), "
+          f"torch {torch.__version__}")
+    for lesson in lessons:
+        results = {}
+        for rel in (lesson.solution, lesson.notebook):
+            ok, seconds, output = run_nbval(root / rel, device, root)
+            results[rel] = {"result": "passed" if ok else "failed", "seconds": round(seconds, 1)}
+            budget = "" if device != "cpu" or seconds <= lesson.max_seconds_cpu else (
+                f"  (over its {lesson.max_seconds_cpu} s budget)")
+            print(f"  {'ok  ' if ok else 'FAIL'} {rel}  {seconds:6.1f} s{budget}")
+            if not ok:
+                failures += 1
+                print("\n".join("      " + line for line in output.strip().splitlines()[-15:]))
+        if record:
+            print(f"  recorded {write_record(lesson, device, results, root).relative_to(root)}")
+    return 1 if failures else 0

@@ -1,0 +1,39 @@
+"""Shared fixtures, and a report of how much of each notebook nbval really compares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from notebook_facts import compared_counts
+from torchcourse.manifest import load_course
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def course():
+    return load_course(ROOT / "lessons.yml")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the share of output-producing code cells whose outputs nbval compares."""
+    try:
+        lessons = load_course(ROOT / "lessons.yml").lessons
+    except Exception:
+        return
+    rows, total_compared, total = [], 0, 0
+    for lesson in lessons:
+        for rel in (lesson.solution, lesson.notebook):
+            if (ROOT / rel).is_file():
+                compared, count = compared_counts(ROOT / rel)
+                total_compared, total = total_compared + compared, total + count
+                rows.append(f"  {rel:<60} {compared:>3}/{count:<3} {compared / max(count, 1):6.1%}")
+    if total:
+        terminalreporter.section("nbval compared-output ratio")
+        for row in rows:
+            terminalreporter.write_line(row)
+        terminalreporter.write_line(
+            f"  {'all notebooks':<60} {total_compared:>3}/{total:<3} {total_compared / total:6.1%}"
+        )

@@ -1,0 +1,83 @@
+"""The stored notebooks follow the lesson contract (nbval itself re-runs them)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from notebook_facts import code_cells_with_output, compared_counts, ignored, skipped
+from torchcourse.manifest import load_course
+from torchcourse.student import BEGIN, is_stale
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = load_course(ROOT / "lessons.yml").lessons
+NOTEBOOKS = [rel for lesson in LESSONS for rel in (lesson.solution, lesson.notebook)]
+MIN_COMPARED = 0.80
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_student_notebook_is_generated_from_solution(lesson):
+    assert not is_stale(lesson, ROOT), (
+        f"{lesson.notebook} is stale: run `python -m torchcourse chapters {lesson.id}`"
+    )
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_student_notebook_has_no_solution_code(lesson):
+    text = (ROOT / lesson.notebook).read_text(encoding="utf-8")
+    assert BEGIN not in text
+    stubs = text.count("raise NotImplementedError(")
+    assert stubs >= len(lesson.exercises), "every exercise needs a stub"
+
+
+@pytest.mark.parametrize("rel", NOTEBOOKS)
+def test_most_outputs_are_compared(rel):
+    compared, total = compared_counts(ROOT / rel)
+    assert total, f"{rel} stores no outputs: run it top to bottom before committing"
+    assert compared / total >= MIN_COMPARED, (
+        f"{rel}: nbval compares only {compared}/{total} output cells; make outputs stable "
+        "(round floats, seed generators) instead of ignoring them"
+    )
+
+
+@pytest.mark.parametrize("rel", NOTEBOOKS)
+def test_ignored_output_cells_assert_what_matters(rel):
+    for cell in code_cells_with_output(ROOT / rel):
+        assert not skipped(cell), f"{rel}: a skipped cell is not verified:\n{cell.source}"
+        if ignored(cell):
+            assert re.search(r"^\s*assert\b", cell.source, re.MULTILINE), (
+                f"{rel}: this NBVAL_IGNORE_OUTPUT cell asserts nothing:\n{cell.source}"
+            )
+
+
+@pytest.mark.parametrize("rel", NOTEBOOKS)
+def test_notebook_ran_top_to_bottom_without_errors(rel):
+    nb = nbformat.read(ROOT / rel, as_version=4)
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert None not in counts, f"{rel} has cells that never ran"
+    assert counts == list(range(1, len(counts) + 1)), f"{rel} was not run top to bottom"
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            assert output.output_type != "error", f"{rel} stores an error:\n{cell.source}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_header_states_title_and_objectives(lesson):
+    for rel in (lesson.solution, lesson.notebook):
+        first = nbformat.read(ROOT / rel, as_version=4).cells[0]
+        assert first.cell_type == "markdown"
+        assert first.source.startswith(f"# {lesson.id} · {lesson.title}\n"), rel
+        for objective in lesson.objectives:
+            assert objective in first.source, f"{rel}: objective missing: {objective}"
+        for prereq in lesson.prerequisites:
+            assert f"../{prereq}-" in first.source, f"{rel}: no link to prerequisite {prereq}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_lesson_has_legacy_box_and_summary(lesson):
+    text = (ROOT / lesson.solution).read_text(encoding="utf-8")
+    assert "You will see this in older code" in text
+    assert "## Summary" in text
