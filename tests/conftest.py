@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from notebook_facts import compared_counts
+
 from torchcourse.manifest import load_course
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,8 +25,11 @@ def solution_answers() -> dict[str, object]:
     for lesson in load_course(ROOT / "lessons.yml").lessons:
         if not (ROOT / lesson.solution).is_file():
             continue  # test_manifest reports the missing file
-        cells = [c for c in nbformat.read(ROOT / lesson.solution, as_version=4).cells
-                 if c.cell_type == "code"]
+        cells = [
+            c
+            for c in nbformat.read(ROOT / lesson.solution, as_version=4).cells
+            if c.cell_type == "code"
+        ]
         namespace: dict[str, object] = {"__name__": f"solution_{lesson.id}"}
         for index, cell in enumerate(cells):
             tags = cell.metadata.get("tags", [])

@@ -6,10 +6,10 @@ import math
 
 import pytest
 import torch
-
 from solution_answers import solution_answers
-from torchcourse.checks import FAILED, NOT_ATTEMPTED, PASSED, REGISTRY, check, load_all, run_check
 from wrong_answers import TENSOR_RESULTS, WRONG
+
+from torchcourse.checks import FAILED, NOT_ATTEMPTED, PASSED, REGISTRY, check, load_all, run_check
 
 load_all()
 IDS = sorted(REGISTRY)
@@ -43,7 +43,9 @@ def _mutants(reference):
         return t
 
     return {
-        "wrong dtype": spoil(lambda t: t.to(torch.float16 if t.dtype != torch.float16 else torch.float64)),
+        "wrong dtype": spoil(
+            lambda t: t.to(torch.float16 if t.dtype != torch.float16 else torch.float64)
+        ),
         "wrong shape": spoil(lambda t: t.unsqueeze(0)),
         "wrong values": spoil(lambda t: t + 1),
         "NaN": spoil(nan),
@@ -74,7 +76,9 @@ def test_generic_answers(exercise_id, answer, status, words):
 
 
 @pytest.mark.parametrize("exercise_id", sorted(TENSOR_RESULTS))
-@pytest.mark.parametrize("kind", ["wrong dtype", "wrong shape", "wrong values", "NaN", "wrong device"])
+@pytest.mark.parametrize(
+    "kind", ["wrong dtype", "wrong shape", "wrong values", "NaN", "wrong device"]
+)
 def test_spoiled_tensor_results_fail(exercise_id, kind):
     wrong = _mutants(solution_answers()[exercise_id])[kind]
     result = run_check(exercise_id, wrong)

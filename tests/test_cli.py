@@ -41,7 +41,9 @@ def test_forcing_cuda_without_a_gpu_is_one_line(monkeypatch, capsys):
     assert err.count("\n") == 0 and "no usable CUDA GPU" in err
 
 
-@pytest.mark.parametrize(("value", "words"), [("cuda", "no usable CUDA GPU"), ("tpu", "not a device")])
+@pytest.mark.parametrize(
+    ("value", "words"), [("cuda", "no usable CUDA GPU"), ("tpu", "not a device")]
+)
 def test_pick_device_refuses_what_it_cannot_do(monkeypatch, value, words):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setenv("TORCHCOURSE_DEVICE", value)
@@ -65,5 +67,7 @@ def test_verify_records_each_notebook(monkeypatch, tmp_path, capsys):
     assert record["lesson"] == "01" and record["device"] == "cpu"
     assert record["torch"] == torch.__version__ and record["passed"] is False
     assert record["notebooks"]["solutions/01-tensors/01-tensors.ipynb"] == {
-        "result": "passed", "seconds": 3.2}
+        "result": "passed",
+        "seconds": 3.2,
+    }
     assert "FAIL chapters/01-tensors/01-tensors.ipynb" in capsys.readouterr().out

@@ -52,7 +52,7 @@ def test_exercise_ids_match_the_notebooks_and_the_checks(course):
 def test_readme_lists_the_chapters_in_order(course):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     listed = re.findall(r"^\| (\d\d) \| \[([^\]]+)\]\(([^)]+)\)", readme, re.MULTILINE)
-    assert listed == [(l.id, l.title, l.notebook) for l in course.lessons]
+    assert listed == [(x.id, x.title, x.notebook) for x in course.lessons]
 
 
 GOOD = (ROOT / "lessons.yml").read_text(encoding="utf-8")

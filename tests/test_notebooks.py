@@ -7,8 +7,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from notebook_facts import code_cells_with_output, compared_counts, ignored, skipped
+
 from torchcourse.manifest import load_course
 from torchcourse.student import BEGIN, is_stale
 

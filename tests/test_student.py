@@ -10,7 +10,13 @@ import pytest
 
 from torchcourse.errors import CourseError
 from torchcourse.manifest import load_course
-from torchcourse.student import edited_by_hand, is_stale, student_notebook, stub_solutions, write_chapter
+from torchcourse.student import (
+    edited_by_hand,
+    is_stale,
+    stub_solutions,
+    student_notebook,
+    write_chapter,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 

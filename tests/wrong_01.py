@@ -8,8 +8,11 @@ WRONG = {
     "01.ex1": [
         ("int64 from arange", lambda r, c: torch.arange(r * c).reshape(r, c), "dtype torch.int64"),
         ("counts from 1", lambda r, c: torch.arange(1.0, r * c + 1).reshape(r, c), "wrong values"),
-        ("transposed", lambda r, c: torch.arange(r * c, dtype=torch.float32).reshape(c, r).T,
-         "wrong values"),
+        (
+            "transposed",
+            lambda r, c: torch.arange(r * c, dtype=torch.float32).reshape(c, r).T,
+            "wrong values",
+        ),
         ("legacy Tensor(shape)", lambda r, c: torch.Tensor(r, c).zero_(), "wrong values"),
     ],
     "01.ex2": [
@@ -35,8 +38,11 @@ WRONG = {
     "01.ex6": [
         ("ignores device", lambda x, d: x.float(), "asked for device 'meta'"),
         ("keeps dtype", lambda x, d: x.to(d), "dtype torch.int64"),
-        ("changes x in place", lambda x, d: x.mul_(1).add_(1).to(d, torch.float32) - 1,
-         "changed x itself"),
+        (
+            "changes x in place",
+            lambda x, d: x.mul_(1).add_(1).to(d, torch.float32) - 1,
+            "changed x itself",
+        ),
         ("float64", lambda x, d: x.to(d, torch.float64), "dtype torch.float64"),
     ],
 }

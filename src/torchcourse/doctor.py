@@ -7,21 +7,26 @@ import sys
 
 import torch
 
-from torchcourse.data import DatasetError, MNIST_FILES, verify_mnist
+from torchcourse.data import MNIST_FILES, DatasetError, verify_mnist
 
 
 def _torchvision_line() -> tuple[bool, str]:
     try:
         import torchvision
     except Exception as err:  # a mismatched build fails at import
-        return False, f"torchvision does not import ({type(err).__name__}: {err}): " \
-                      "install the torchvision release built for your torch."
+        return (
+            False,
+            f"torchvision does not import ({type(err).__name__}: {err}): "
+            "install the torchvision release built for your torch.",
+        )
     major, minor = (int(x) for x in torch.__version__.split(".")[:2])
     want = f"0.{minor + 15}" if major == 2 else "?"
     have = ".".join(torchvision.__version__.split(".")[:2])
     ok = have == want
-    verdict = "matches" if ok else f"does not match (torch {major}.{minor} needs torchvision {want})"
-    return ok, f"torchvision {torchvision.__version__} {verdict} torch {torch.__version__}"
+    verdict = (
+        "matches" if ok else f"does not match (torch {major}.{minor} needs torchvision {want})"
+    )
+    return ok, f"{torchvision.__version__} {verdict} torch {torch.__version__}"
 
 
 def doctor() -> int:

@@ -20,7 +20,10 @@ _REGION = re.compile(
     rf"^(?P<indent>[ \t]*){re.escape(BEGIN)}[^\n]*\n.*?^[ \t]*{re.escape(END)}[^\n]*(\n|$)",
     re.DOTALL | re.MULTILINE,
 )
-STUB = '{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError("{label}: replace this line with your code")\n'
+STUB = (
+    "{indent}# YOUR CODE HERE\n"
+    '{indent}raise NotImplementedError("{label}: replace this line with your code")\n'
+)
 
 
 def stub_solutions(source: str, label: str) -> str:
@@ -78,8 +81,9 @@ def edited_by_hand(path: Path) -> bool:
 
 def execute(nb: nbformat.NotebookNode, folder: Path, timeout: int = 600) -> None:
     """Run a notebook top to bottom in a fresh kernel, storing its outputs."""
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
 
 
 def write_chapter(lesson: Lesson, root: Path, force: bool = False, rerun: bool = False) -> str:
@@ -110,8 +114,13 @@ def execute_solution(lesson: Lesson, root: Path) -> None:
     nbformat.write(nb, path)
 
 
-def write_chapters(course: Course, keys: list[str] | None = None, force: bool = False,
-                   with_solutions: bool = False, root: Path | None = None) -> None:
+def write_chapters(
+    course: Course,
+    keys: list[str] | None = None,
+    force: bool = False,
+    with_solutions: bool = False,
+    root: Path | None = None,
+) -> None:
     """Regenerate chapters/ from solutions/ for the given lessons (all by default)."""
     root = root or course_root()
     lessons = [course.lesson(k) for k in keys] if keys else course.lessons

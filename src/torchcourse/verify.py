@@ -25,7 +25,10 @@ def run_nbval(notebook: Path, device: str, root: Path) -> tuple[bool, float, str
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", str(notebook)],
-        cwd=root, env=env, capture_output=True, text=True,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     return proc.returncode == 0, time.perf_counter() - start, proc.stdout + proc.stderr
 
@@ -50,21 +53,29 @@ def write_record(lesson: Lesson, device: str, results: dict[str, dict], root: Pa
 def verify(course: Course, keys: list[str], device: str, record: bool) -> int:
     """nbval the solution and student notebooks of the lessons; 0 when all pass."""
     if device == "cuda" and not torch.cuda.is_available():
-        print("torchcourse verify: --device cuda, but this machine has no usable CUDA GPU "
-              "(run `torchcourse doctor`); use --device cpu or a GPU machine.", file=sys.stderr)
+        print(
+            "torchcourse verify: --device cuda, but this machine has no usable CUDA GPU "
+            "(run `torchcourse doctor`); use --device cpu or a GPU machine.",
+            file=sys.stderr,
+        )
         return 1
     root = course_root()
     lessons = [course.lesson(k) for k in keys] if keys else course.lessons
     failures = 0
-    print(f"Verifying {len(lessons)} lesson(s) on {device} ({device_name(device)}), "
-          f"torch {torch.__version__}")
+    print(
+        f"Verifying {len(lessons)} lesson(s) on {device} ({device_name(device)}), "
+        f"torch {torch.__version__}"
+    )
     for lesson in lessons:
         results = {}
         for rel in (lesson.solution, lesson.notebook):
             ok, seconds, output = run_nbval(root / rel, device, root)
             results[rel] = {"result": "passed" if ok else "failed", "seconds": round(seconds, 1)}
-            budget = "" if device != "cpu" or seconds <= lesson.max_seconds_cpu else (
-                f"  (over its {lesson.max_seconds_cpu} s budget)")
+            budget = (
+                ""
+                if device != "cpu" or seconds <= lesson.max_seconds_cpu
+                else (f"  (over its {lesson.max_seconds_cpu} s budget)")
+            )
             print(f"  {'ok  ' if ok else 'FAIL'} {rel}  {seconds:6.1f} s{budget}")
             if not ok:
                 failures += 1

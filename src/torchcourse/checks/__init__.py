@@ -19,8 +19,16 @@ from torchcourse.checks.core import (
 )
 
 __all__ = [
-    "FAILED", "NOT_ATTEMPTED", "PASSED", "REGISTRY", "Mismatch", "Result",
-    "check", "exercise", "load_all", "run_check",
+    "FAILED",
+    "NOT_ATTEMPTED",
+    "PASSED",
+    "REGISTRY",
+    "Mismatch",
+    "Result",
+    "check",
+    "exercise",
+    "load_all",
+    "run_check",
 ]
 
 

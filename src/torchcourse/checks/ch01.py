@@ -28,7 +28,9 @@ def _corners(answer):
     return "the four corners come back as a 2x2 tensor."
 
 
-@exercise("01.ex3", hint="keep dimension 0 and let reshape infer the rest: x.reshape(x.shape[0], -1).")
+@exercise(
+    "01.ex3", hint="keep dimension 0 and let reshape infer the rest: x.reshape(x.shape[0], -1)."
+)
 def _flatten_images(answer):
     cases = [_inputs(8, 1, 28, 28), _inputs(1, 3, 4, 4), _inputs(2, 5, 3, 4).permute(0, 1, 3, 2)]
     for x in cases:
@@ -64,7 +66,11 @@ def _to_device_float(answer):
     got = call(answer, x, torch.device("meta"))
     if not isinstance(got, torch.Tensor) or got.device.type != "meta":
         where = got.device.type if isinstance(got, torch.Tensor) else type(got).__name__
-        raise Mismatch(f"asked for device 'meta', the result is on {where}: use the device argument.")
+        raise Mismatch(
+            f"asked for device 'meta', the result is on {where}: use the device argument."
+        )
     if got.dtype != torch.float32:
-        raise Mismatch(f"on device 'meta' the result has dtype {got.dtype}, expected torch.float32.")
+        raise Mismatch(
+            f"on device 'meta' the result has dtype {got.dtype}, expected torch.float32."
+        )
     return "right dtype, right device, input untouched."

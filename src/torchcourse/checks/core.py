@@ -82,7 +82,9 @@ def run_check(exercise_id: str, answer: object) -> Result:
     except Mismatch as wrong:
         return Result(exercise_id, FAILED, _one_line(f"{wrong} Hint: {ex.hint}"))
     except RecursionError:
-        return Result(exercise_id, FAILED, _one_line(f"your code recursed forever. Hint: {ex.hint}"))
+        return Result(
+            exercise_id, FAILED, _one_line(f"your code recursed forever. Hint: {ex.hint}")
+        )
     except Exception as err:  # the learner's code raised: report it, never a traceback
         message = f"your code raised {type(err).__name__}: {err}. Hint: {ex.hint}"
         return Result(exercise_id, FAILED, _one_line(message))

@@ -62,8 +62,9 @@ def expect_close(got, want: float, what: str = "the result", atol=1e-4, rtol=1e-
     """got must be a real number (or 0-d tensor) close to want."""
     if isinstance(got, torch.Tensor):
         if got.numel() != 1:
-            raise Mismatch(f"{what} should be a single number, got a tensor of shape "
-                           f"{tuple(got.shape)}.")
+            raise Mismatch(
+                f"{what} should be a single number, got a tensor of shape {tuple(got.shape)}."
+            )
         got = got.item()
     if isinstance(got, bool) or not isinstance(got, (int, float, np.floating, np.integer)):
         raise Mismatch(f"{what} should be a number, got {_kind(got)}.")
