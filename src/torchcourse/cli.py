@@ -13,8 +13,10 @@ def _list(args) -> int:
 
     for lesson in load_course().lessons:
         devices = "+".join(lesson.devices)
-        print(f"{lesson.id}  {lesson.title:<34} {lesson.minutes:>3} min  "
-              f"{len(lesson.exercises)} exercises  {devices}")
+        print(
+            f"{lesson.id}  {lesson.title:<52} {lesson.minutes:>3} min  "
+            f"{len(lesson.exercises)} exercises  {devices}"
+        )
     return 0
 
 
@@ -28,8 +30,9 @@ def _chapters(args) -> int:
     from torchcourse.manifest import load_course
     from torchcourse.student import write_chapters
 
-    write_chapters(load_course(), args.lessons, force=args.force,
-                   with_solutions=args.with_solutions)
+    write_chapters(
+        load_course(), args.lessons, force=args.force, with_solutions=args.with_solutions
+    )
     return 0
 
 
@@ -38,6 +41,33 @@ def _verify(args) -> int:
     from torchcourse.verify import verify
 
     return verify(load_course(), args.lessons, args.device, args.record)
+
+
+def _start(args) -> int:
+    from pathlib import Path
+
+    from torchcourse.manifest import load_course
+    from torchcourse.workspace import start
+
+    workspace = Path(args.workspace).resolve() if args.workspace else None
+    return start(load_course(), update=args.update, workspace=workspace)
+
+
+def _progress(args) -> int:
+    from pathlib import Path
+
+    from torchcourse.manifest import load_course
+    from torchcourse.progress import progress
+
+    workspace = Path(args.workspace).resolve() if args.workspace else None
+    return progress(load_course(), args.lessons, timeout=args.timeout, workspace=workspace)
+
+
+def _new(args) -> int:
+    from torchcourse.scaffold import new_lesson
+
+    new_lesson(args.name, args.title, args.prerequisites)
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -50,18 +80,51 @@ def parser() -> argparse.ArgumentParser:
 
     chapters = sub.add_parser("chapters", help="regenerate student notebooks from solutions/")
     chapters.add_argument("lessons", nargs="*", metavar="LESSON", help="ids; default: all")
-    chapters.add_argument("--with-solutions", action="store_true",
-                          help="re-execute the solution notebooks first")
-    chapters.add_argument("--force", action="store_true",
-                          help="overwrite a student notebook that was edited by hand")
+    chapters.add_argument(
+        "--with-solutions", action="store_true", help="re-execute the solution notebooks first"
+    )
+    chapters.add_argument(
+        "--force", action="store_true", help="overwrite a student notebook that was edited by hand"
+    )
     chapters.set_defaults(run=_chapters)
 
     verify = sub.add_parser("verify", help="run nbval on lessons with a forced device")
     verify.add_argument("lessons", nargs="*", metavar="LESSON", help="ids; default: all")
     verify.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    verify.add_argument("--record", action="store_true",
-                        help="write verification/<id>-<device>.json for the site's badge")
+    verify.add_argument(
+        "--record",
+        action="store_true",
+        help="write verification/<id>-<device>.json for the site's badge",
+    )
     verify.set_defaults(run=_verify)
+
+    start = sub.add_parser("start", help="copy the student notebooks into your own workspace/")
+    start.add_argument(
+        "--update",
+        action="store_true",
+        help="bring in new lessons and new versions; edited notebooks are kept",
+    )
+    start.add_argument("--workspace", metavar="DIR", help="default: workspace/ in the course")
+    start.set_defaults(run=_start)
+
+    prog = sub.add_parser("progress", help="run your workspace notebooks' checks, one table")
+    prog.add_argument("lessons", nargs="*", metavar="LESSON", help="ids; default: all")
+    prog.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="time for one notebook; default 2 x its max_seconds_cpu + 30",
+    )
+    prog.add_argument("--workspace", metavar="DIR", help="default: workspace/ in the course")
+    prog.set_defaults(run=_progress)
+
+    new = sub.add_parser("new", help='scaffold a lesson: new NN-slug "Title"')
+    new.add_argument("name", metavar="NN-slug", help="e.g. 08-transfer-learning")
+    new.add_argument("title", help='e.g. "Transfer learning"')
+    new.add_argument(
+        "--prerequisites", nargs="*", metavar="ID", help="lesson ids; default: the last lesson"
+    )
+    new.set_defaults(run=_new)
     return top
 
 

@@ -1,0 +1,163 @@
+"""`torchcourse start [--update]`: the learner's own copies, never overwritten once edited."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from fake_course import add_lesson, edit, make_course, publish
+
+from torchcourse import cli
+from torchcourse.errors import CourseError
+from torchcourse.manifest import load_course
+from torchcourse.workspace import is_untouched, start
+
+LESSONS = [("01", "alpha", 1), ("02", "beta", 1), ("03", "gamma", 1)]
+
+
+def ws(root, name):
+    return root / "workspace" / name / f"{name}.ipynb"
+
+
+def chapter(root, name):
+    return root / "chapters" / name / f"{name}.ipynb"
+
+
+@pytest.fixture
+def root(tmp_path):
+    make_course(tmp_path, LESSONS)
+    return tmp_path
+
+
+def run(root, update=False):
+    return start(load_course(root / "lessons.yml"), update=update, root=root)
+
+
+def test_start_copies_every_student_notebook_once(root, capsys):
+    assert run(root) == 0
+    assert "Created workspace/ with 3 notebook(s)" in capsys.readouterr().out
+    for lesson_id, slug, _ in LESSONS:
+        name = f"{lesson_id}-{slug}"
+        assert ws(root, name).read_bytes() == chapter(root, name).read_bytes()
+    edit(ws(root, "01-alpha"), 1, "return 2 * x")
+    before = ws(root, "01-alpha").read_bytes()
+    assert run(root) == 0  # a second start changes nothing
+    out = capsys.readouterr().out
+    assert "is ready" in out and "--update" not in out
+    assert ws(root, "01-alpha").read_bytes() == before
+
+
+def test_start_without_update_only_announces_new_versions(root, capsys):
+    run(root)
+    publish(root, "02", "beta", 1, version="2")
+    before = ws(root, "02-beta").read_bytes()
+    run(root)
+    assert "1 lesson(s) are new or have a new version" in capsys.readouterr().out
+    assert ws(root, "02-beta").read_bytes() == before
+
+
+def test_update_keeps_an_edited_notebook_byte_for_byte(root, capsys):
+    run(root)
+    # 01: the learner answered the exercise. 02: only ran the notebook. 03: untouched.
+    edit(ws(root, "01-alpha"), 1, "return x + x")
+    edited = ws(root, "01-alpha").read_bytes()
+    nb = nbformat.read(ws(root, "02-beta"), as_version=4)
+    for count, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        cell.execution_count = count + 1
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="ran\n")]
+    nbformat.write(nb, ws(root, "02-beta"))
+    assert is_untouched(ws(root, "02-beta")), "running a notebook is not editing it"
+
+    for lesson_id, slug, n in LESSONS:
+        publish(root, lesson_id, slug, n, version="2")
+    add_lesson(root, "04", "delta", 1)
+    capsys.readouterr()
+
+    assert run(root, update=True) == 0
+    out = capsys.readouterr().out
+
+    assert ws(root, "01-alpha").read_bytes() == edited  # byte for byte
+    beside = root / "workspace" / "01-alpha" / "01-alpha.new.ipynb"
+    assert beside.read_bytes() == chapter(root, "01-alpha").read_bytes()
+    assert "kept      workspace/01-alpha/01-alpha.ipynb (you edited it)" in out
+    assert "workspace/01-alpha/01-alpha.new.ipynb" in out
+    for name in ("02-beta", "03-gamma", "04-delta"):
+        assert ws(root, name).read_bytes() == chapter(root, name).read_bytes(), name
+    assert "updated   workspace/02-beta/02-beta.ipynb" in out
+    assert "added     workspace/04-delta/04-delta.ipynb" in out
+
+    # A second update has nothing to do and writes no second copy.
+    assert run(root, update=True) == 0
+    assert "is up to date" in capsys.readouterr().out
+    assert sorted(p.name for p in (root / "workspace" / "01-alpha").iterdir()) == [
+        "01-alpha.ipynb",
+        "01-alpha.new.ipynb",
+    ]
+
+
+def test_an_edited_new_copy_is_kept_too(root, capsys):
+    run(root)
+    edit(ws(root, "01-alpha"), 1, "return x + x")
+    publish(root, "01", "alpha", 1, version="2")
+    run(root, update=True)
+    beside = root / "workspace" / "01-alpha" / "01-alpha.new.ipynb"
+    edit(beside, 1, "return 2 * x")
+    kept = beside.read_bytes()
+    publish(root, "01", "alpha", 1, version="3")
+    run(root, update=True)
+    assert beside.read_bytes() == kept
+    third = root / "workspace" / "01-alpha" / "01-alpha.new-2.ipynb"
+    assert third.read_bytes() == chapter(root, "01-alpha").read_bytes()
+    assert "01-alpha.new-2.ipynb" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "no stamp"])
+def test_unreadable_or_unstamped_notebooks_count_as_edited(root, capsys, damage):
+    run(root)
+    path = ws(root, "03-gamma")
+    if damage == "corrupt":
+        path.write_text('{"cells": [', encoding="utf-8")
+    else:
+        nb = nbformat.read(path, as_version=4)
+        del nb.metadata["torchcourse"]
+        nbformat.write(nb, path)
+    before = path.read_bytes()
+    if damage == "no stamp":
+        publish(root, "03", "gamma", 1, version="2")
+    # A corrupt copy gets a fresh one beside it even without a new version.
+    run(root, update=True)
+    assert path.read_bytes() == before
+    assert (path.parent / "03-gamma.new.ipynb").read_bytes() == chapter(
+        root, "03-gamma"
+    ).read_bytes()
+    reason = "does not parse" if damage == "corrupt" else "no torchcourse stamp"
+    assert reason in capsys.readouterr().out
+    run(root, update=True)
+    assert "is up to date" in capsys.readouterr().out
+
+
+def test_lessons_not_published_yet_are_skipped(root, capsys):
+    chapter(root, "03-gamma").unlink()
+    run(root)
+    assert "Not yet published in chapters/: lesson(s) 03" in capsys.readouterr().out
+    assert not ws(root, "03-gamma").exists()
+
+
+def test_no_student_notebooks_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    make_course(tmp_path, LESSONS)
+    for _, slug, _ in LESSONS:
+        for path in (tmp_path / "chapters").glob(f"*-{slug}/*.ipynb"):
+            path.unlink()
+    with pytest.raises(CourseError, match="no student notebooks"):
+        run(tmp_path)
+    monkeypatch.setenv("TORCHCOURSE_ROOT", str(tmp_path))
+    assert cli.main(["start"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "run `python -m torchcourse chapters` first" in err
+
+
+def test_the_cli_start_uses_the_course_root(root, monkeypatch, capsys):
+    monkeypatch.setenv("TORCHCOURSE_ROOT", str(root))
+    assert cli.main(["start"]) == 0
+    assert ws(root, "02-beta").is_file()
+    assert cli.main(["start", "--update"]) == 0
+    assert "up to date" in capsys.readouterr().out
