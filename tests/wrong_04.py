@@ -1,0 +1,218 @@
+"""Typical mistakes in chapter 04, Building networks with nn.Module."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+TENSOR_RESULTS: set[str] = set()
+
+
+# 04.ex1: TwoLayerNet(n_in, n_hidden, n_out)
+class NoRelu(nn.Module):
+    def __init__(self, n_in, n_hidden, n_out):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(n_in, n_hidden), nn.Linear(n_hidden, n_out)
+
+    def forward(self, x):
+        return self.fc2(self.fc1(x))
+
+
+class ReluOnOutput(NoRelu):
+    def forward(self, x):
+        return F.relu(self.fc2(F.relu(self.fc1(x))))
+
+
+class SigmoidBetween(NoRelu):
+    def forward(self, x):
+        return self.fc2(torch.sigmoid(self.fc1(x)))
+
+
+class PlainList(nn.Module):
+    def __init__(self, n_in, n_hidden, n_out):
+        super().__init__()
+        self.layers = [nn.Linear(n_in, n_hidden), nn.Linear(n_hidden, n_out)]
+
+    def forward(self, x):
+        return self.layers[1](F.relu(self.layers[0](x)))
+
+
+class NoSuper(NoRelu):
+    def __init__(self, n_in, n_hidden, n_out):
+        self.fc1, self.fc2 = nn.Linear(n_in, n_hidden), nn.Linear(n_hidden, n_out)
+
+
+class LayersSwapped(NoRelu):
+    def __init__(self, n_in, n_hidden, n_out):
+        nn.Module.__init__(self)
+        self.fc2 = nn.Linear(n_hidden, n_out)
+        self.fc1 = nn.Linear(n_in, n_hidden)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
+
+
+class ForgetsReturn(NoRelu):
+    def forward(self, x):
+        self.fc2(F.relu(self.fc1(x)))
+
+
+def not_a_module(n_in, n_hidden, n_out):
+    return lambda x: x
+
+
+# 04.ex2: count_parameters(model)
+def counts_tensors(model):
+    return len(list(model.parameters()))
+
+
+def counts_frozen_too(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def counts_state_dict(model):
+    return sum(t.numel() for t in model.state_dict().values())
+
+
+def returns_tensor(model):
+    return torch.tensor(sum(p.numel() for p in model.parameters() if p.requires_grad))
+
+
+def counts_weights_only(model):
+    return sum(
+        p.numel()
+        for name, p in model.named_parameters()
+        if p.requires_grad and name.endswith("weight")
+    )
+
+
+# 04.ex3: classic_sequential()
+def _lenet_layers(relu=nn.ReLU, flatten=True, pool=True, last_relu=False):
+    layers = [nn.Conv2d(1, 6, 5), relu()] + ([nn.MaxPool2d(2)] if pool else [])
+    layers += [nn.Conv2d(6, 16, 5), relu()] + ([nn.MaxPool2d(2)] if pool else [])
+    layers += [nn.Flatten()] if flatten else []
+    layers += [nn.Linear(400, 120), relu(), nn.Linear(120, 84), relu(), nn.Linear(84, 10)]
+    return layers + ([relu()] if last_relu else [])
+
+
+class SubclassNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*_lenet_layers())
+
+    def forward(self, x):
+        return self.body(x)
+
+
+# 04.ex4: DropoutMLP(n_in, n_hidden, n_out, p)
+class FunctionalDropout(nn.Module):
+    def __init__(self, n_in, n_hidden, n_out, p):
+        super().__init__()
+        self.fc1, self.fc2, self.p = nn.Linear(n_in, n_hidden), nn.Linear(n_hidden, n_out), p
+
+    def forward(self, x):
+        return self.fc2(F.dropout(F.relu(self.fc1(x)), self.p))
+
+
+class NoDropout(FunctionalDropout):
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
+
+
+class FixedHalf(FunctionalDropout):
+    def forward(self, x):
+        return self.fc2(F.dropout(F.relu(self.fc1(x)), 0.5, training=self.training))
+
+
+class DropsInput(FunctionalDropout):
+    def forward(self, x):
+        x = F.dropout(x, self.p, training=self.training)
+        return self.fc2(F.relu(self.fc1(x)))
+
+
+class DropsOutput(FunctionalDropout):
+    def forward(self, x):
+        return F.dropout(self.fc2(F.relu(self.fc1(x))), self.p, training=self.training)
+
+
+class KeepProbability(FunctionalDropout):
+    def forward(self, x):
+        return self.fc2(F.dropout(F.relu(self.fc1(x)), 1 - self.p, training=self.training))
+
+
+# 04.ex5: load_weights(path, build)
+def forgets_eval(path, build):
+    model = build()
+    model.load_state_dict(torch.load(path, weights_only=True))
+    return model
+
+
+def trusts_the_file(path, build):
+    model = build()
+    model.load_state_dict(torch.load(path, weights_only=False))
+    return model.eval()
+
+
+def returns_the_dict(path, build):
+    return torch.load(path, weights_only=True)
+
+
+def forgets_to_load(path, build):
+    torch.load(path, weights_only=True)
+    return build().eval()
+
+
+def returns_load_result(path, build):
+    model = build()
+    return model.load_state_dict(torch.load(path, weights_only=True))
+
+
+WRONG = {
+    "04.ex1": [
+        ("no ReLU", NoRelu, "wrong values"),
+        ("ReLU after the output", ReluOnOutput, "wrong values"),
+        ("sigmoid instead of ReLU", SigmoidBetween, "wrong values"),
+        ("layers in a Python list", PlainList, "registers no parameters"),
+        ("forgets super().__init__()", NoSuper, "before Module.__init__() call"),
+        ("creates fc2 first", LayersSwapped, "expected [(8, 4), (8,), (3, 8), (3,)]"),
+        ("forward without return", ForgetsReturn, "forget to `return`"),
+        ("not a module", not_a_module, "should make an nn.Module"),
+    ],
+    "04.ex2": [
+        ("counts tensors", counts_tensors, "you counted 10, expected 61706"),
+        ("counts frozen parameters", counts_frozen_too, "frozen"),
+        ("counts buffers", counts_state_dict, "BatchNorm1d"),
+        ("returns a tensor", returns_tensor, "return a plain int"),
+        ("weights only", counts_weights_only, "expected 61706"),
+    ],
+    "04.ex3": [
+        ("no Flatten", lambda: nn.Sequential(*_lenet_layers(flatten=False)), "raised RuntimeError"),
+        ("no pooling", lambda: nn.Sequential(*_lenet_layers(pool=False)), "raised RuntimeError"),
+        (
+            "ReLU on the logits",
+            lambda: nn.Sequential(*_lenet_layers(last_relu=True)),
+            "wrong values",
+        ),
+        (
+            "tanh instead of ReLU",
+            lambda: nn.Sequential(*_lenet_layers(relu=nn.Tanh)),
+            "wrong values",
+        ),
+        ("a subclass, not a Sequential", SubclassNet, "expected an nn.Sequential"),
+        ("returns the class", lambda: nn.Sequential, "should make an nn.Module"),
+    ],
+    "04.ex4": [
+        ("F.dropout without training=", FunctionalDropout, "dropout is still active in eval"),
+        ("no dropout", NoDropout, "no dropout is applied"),
+        ("ignores p", FixedHalf, "p=0.2) in train mode"),
+        ("drops the input", DropsInput, "in train mode"),
+        ("drops the output", DropsOutput, "in train mode"),
+        ("p as keep probability", KeepProbability, "in train mode"),
+    ],
+    "04.ex5": [
+        ("forgets eval()", forgets_eval, "still in training mode"),
+        ("weights_only=False", trusts_the_file, "ran the code hidden in it"),
+        ("returns the state_dict", returns_the_dict, "returns the state_dict itself"),
+        ("never loads the file", forgets_to_load, "not the tensor saved in the file"),
+        ("returns load_state_dict's report", returns_load_result, "should return an nn.Module"),
+    ],
+}
