@@ -12,8 +12,9 @@ $(READY): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $(READY)
 
-lab: $(READY)  ## JupyterLab on the student notebooks
-	$(BIN)/jupyter lab chapters/
+lab: $(READY)  ## JupyterLab on your own copies of the notebooks, in workspace/
+	$(BIN)/python -m torchcourse start
+	$(BIN)/jupyter lab workspace/
 
 test: $(READY)  ## lint, unit tests and every notebook under nbval
 	$(BIN)/ruff check .
