@@ -81,3 +81,18 @@ def test_progress_without_a_workspace_is_one_line(tmp_path, monkeypatch, capsys)
     assert cli.main(["progress"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "run `torchcourse start`" in err
+
+
+def test_missing_notebooks_are_named_without_running_anything(root, capsys):
+    ws(root, "03-untouched").unlink()
+    ws(root, "04-corrupt").unlink()
+    (root / "chapters" / "04-corrupt" / "04-corrupt.ipynb").unlink()
+    capsys.readouterr()
+    progress(load_course(root / "lessons.yml"), root=root)
+    out = capsys.readouterr().out
+    assert row(out, "03") == [
+        "03 Lesson untouched", "0", "0", "2",
+        "not in your workspace yet: run `torchcourse start --update`",
+    ]  # fmt: skip
+    assert row(out, "04") == ["04 Lesson corrupt", "0", "0", "1", "not published yet"]
+    assert "Ran the 0 notebook(s)" in out

@@ -97,14 +97,21 @@ def run_notebook(nb: nbformat.NotebookNode, folder: Path, timeout: float) -> tup
     return "", -1
 
 
-def lesson_report(lesson: Lesson, workspace: Path, timeout: float | None = None) -> Report:
+def lesson_report(
+    lesson: Lesson, workspace: Path, timeout: float | None = None, root: Path | None = None
+) -> Report:
     """Run one workspace notebook (if the learner changed it) and collect its verdicts."""
     report = Report(lesson)
     path = workspace_notebook(lesson, workspace)
     ids = lesson.exercise_ids()
     if not path.exists():
         report.status = dict.fromkeys(ids, NOT_ATTEMPTED)
-        report.note = "not in your workspace yet: run `torchcourse start --update`"
+        published = ((root or workspace.parent) / lesson.notebook).is_file()
+        report.note = (
+            "not in your workspace yet: run `torchcourse start --update`"
+            if published
+            else "not published yet"
+        )
         return report
     shown = f"{workspace.name}/{path.relative_to(workspace).as_posix()}"
     try:
@@ -187,7 +194,7 @@ def progress(
         raise CourseError(f"there is no {workspace.name}/ in {root} yet: run `torchcourse start`.")
     lessons = [course.lesson(k) for k in keys] if keys else course.lessons
     print(f"Checking {len(lessons)} chapter(s) in {workspace.name}/ ...", flush=True)
-    reports = [lesson_report(lesson, workspace, timeout) for lesson in lessons]
+    reports = [lesson_report(lesson, workspace, timeout, root) for lesson in lessons]
 
     width = 44
     header = f"{'Chapter':<{width}} {'Passed':>6} {'Failed':>6} {'Not attempted':>13}"
