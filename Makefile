@@ -20,6 +20,9 @@ test: $(READY)  ## lint, unit tests and every notebook under nbval
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
+site: $(READY)  ## the course website (Sphinx, offline, from lessons.yml) in site/_build/html
+	$(BIN)/python -m torchcourse.site
+
 lint: $(READY)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format src tests

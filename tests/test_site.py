@@ -1,0 +1,416 @@
+"""The course website: built from lessons.yml, then checked in a real browser (Chromium).
+
+The session builds the site once into a temporary folder (Sphinx with -W: any warning, broken
+internal links included, fails the build), serves it from 127.0.0.1 and drives Debian's Chromium
+through Playwright. Every lesson of lessons.yml is covered; none is skipped. Screenshots of the
+home page and of the first lesson land in screenshots/ (ignored by git).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from functools import partial
+from html.parser import HTMLParser
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+
+from torchcourse.manifest import load_course
+from torchcourse.site import DEVICE_NAMES, build_site, launch_urls, verification_badge
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE = load_course(ROOT / "lessons.yml")
+LESSONS = COURSE.lessons
+CHROMIUM = Path(os.environ.get("TORCHCOURSE_CHROMIUM", "/usr/bin/chromium"))
+INSTALL_CHROMIUM = "apt-get update && apt-get install -y chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "screenshots"
+MD_HINT = " (objectives are markdown: put code such as `__init__` in backticks in lessons.yml)"
+
+
+# The text and link targets of what precedes an element in its section.
+HEADER_JS = """el => {
+    const parts = [], hrefs = [];
+    for (let n = el.previousElementSibling; n; n = n.previousElementSibling) {
+        parts.unshift(n.innerText);
+        n.querySelectorAll("a[href]").forEach(a => hrefs.push(a.href));
+    }
+    return [parts.join(" "), hrefs];
+}"""
+
+
+def page_path(lesson) -> str:
+    return f"{lesson.name}/{lesson.name}.html"
+
+
+def plain(markdown: str) -> str:
+    """What a line of lessons.yml markdown reads like once rendered."""
+    return " ".join(markdown.replace("`", "").split())
+
+
+# --- the build and the server ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    """The whole site, built once with warnings as errors (about 30 s on 2 cores)."""
+    out = tmp_path_factory.mktemp("site") / "html"
+    build_site(ROOT, out)
+    return out
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def server(site):
+    """The built HTML served on 127.0.0.1; yields the base URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def require_chromium(path: Path, ci: bool) -> None:
+    """Skip with the install command, or in CI fail, when Chromium is not installed."""
+    if path.is_file() and os.access(path, os.X_OK):
+        return
+    message = f"Chromium not found at {path}: install it with `{INSTALL_CHROMIUM}`"
+    if ci:
+        pytest.fail(
+            f"{message} (CI is set, so the browser tests may not be skipped)", pytrace=False
+        )
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require_chromium(CHROMIUM, bool(os.environ.get("CI")))
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh light-mode tab; page.problems collects console errors, page errors, failed and
+    non-local requests (the site must work offline)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+    problems: list[str] = []
+
+    def route(route):
+        if route.request.url.startswith(server) or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            problems.append(f"request outside the site: {route.request.url}")
+            route.abort()
+
+    context.route("**/*", route)
+    tab = context.new_page()
+    tab.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    tab.on("pageerror", lambda err: problems.append(f"page error: {err}"))
+    tab.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}"))
+    tab.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status}: {r.url}"))
+    tab.problems = problems
+    tab.base = server
+    yield tab
+    context.close()
+
+
+def visit(page, path: str = ""):
+    page.goto(page.base + path, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+# --- the build (no browser needed) -----------------------------------------------------------
+
+
+def test_every_lesson_has_a_page_and_no_solution_is_shown(site):
+    for lesson in LESSONS:
+        html = (site / page_path(lesson)).read_text(encoding="utf-8")
+        assert "BEGIN SOLUTION" not in html, f"{page_path(lesson)} shows solution code"
+        assert "NotImplementedError" in html, f"{page_path(lesson)} is not the student notebook"
+    pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
+    assert not any(p.startswith("solutions") or "solution" in Path(p).name for p in pages)
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        for key in ("href", "src"):
+            if attrs.get(key) and not (tag == "link" and attrs.get("rel") == "preconnect"):
+                self.links.append(attrs[key])
+
+
+def _parse(path: Path) -> _Links:
+    parser = _Links()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_no_broken_internal_links(site):
+    """Every relative href and src of every page names an existing file (and anchor)."""
+    parsed: dict[Path, _Links] = {}
+
+    def _parsed(path: Path) -> _Links:
+        if path not in parsed:
+            parsed[path] = _parse(path)
+        return parsed[path]
+
+    broken = []
+    for page in sorted(site.rglob("*.html")):
+        if page.relative_to(site).parts[0] == "_static":
+            continue  # the themes' template fragments, not pages
+        links = _parsed(page)
+        for link in links.links:
+            parts = urlsplit(link)
+            if parts.scheme or parts.netloc or link.startswith(("mailto:", "javascript:")):
+                continue
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                broken.append(f"{page.relative_to(site)}: {link}")
+            elif parts.fragment and target.suffix == ".html":
+                ids = _parsed(target).ids
+                if unquote(parts.fragment) not in ids:
+                    broken.append(f"{page.relative_to(site)}: {link} (no such anchor)")
+    assert not broken, "broken internal links:\n" + "\n".join(broken)
+
+
+# --- badges and launch links (no browser needed) ---------------------------------------------
+
+
+def _record(
+    folder: Path, lesson_id: str, device: str, passed: bool, torch="2.14.1+cu130", date="2026-11-23"
+):
+    record = {
+        "lesson": lesson_id,
+        "device": device,
+        "device_name": "x",
+        "torch": torch,
+        "date": date,
+        "passed": passed,
+        "notebooks": {},
+    }
+    (folder / f"{lesson_id}-{device}.json").write_text(json.dumps(record))
+
+
+def test_badge_comes_only_from_passed_records(tmp_path):
+    lesson = LESSONS[0]
+    assert verification_badge(lesson, tmp_path) is None
+    _record(tmp_path, lesson.id, "cuda", passed=False)
+    assert verification_badge(lesson, tmp_path) is None
+    _record(tmp_path, lesson.id, "cpu", passed=True)
+    assert verification_badge(lesson, tmp_path) == "verified with torch 2.14 on CPU, 2026-11-23"
+    _record(tmp_path, lesson.id, "cuda", passed=True, date="2026-11-24")
+    assert verification_badge(lesson, tmp_path) == (
+        "verified with torch 2.14 on CPU and CUDA, 2026-11-24"
+    )
+    _record(tmp_path, lesson.id, "cuda", passed=True, torch="2.15.0")
+    assert verification_badge(lesson, tmp_path) == (
+        "verified with torch 2.14 on CPU and torch 2.15 on CUDA, 2026-11-23"
+    )
+
+
+def test_a_broken_record_fails_the_build_clearly(tmp_path):
+    from torchcourse.errors import CourseError
+
+    lesson = LESSONS[0]
+    (tmp_path / f"{lesson.id}-cpu.json").write_text("{not json")
+    with pytest.raises(CourseError, match=r"not a verification record.*--record"):
+        verification_badge(lesson, tmp_path)
+
+
+def test_launch_links_come_from_the_repository_setting():
+    course = COURSE.model_copy(deep=True)
+    course.course.repository = "https://github.com/someone/fork"
+    course.course.branch = "dev"
+    urls = launch_urls(course, LESSONS[0])
+    assert urls["colab"] == (
+        f"https://colab.research.google.com/github/someone/fork/blob/dev/{LESSONS[0].notebook}"
+    )
+    assert urls["binder"].startswith("https://mybinder.org/v2/gh/someone/fork/dev?labpath=")
+    assert urls["binder"].endswith(LESSONS[0].notebook.replace("/", "%2F"))
+
+
+def test_missing_chromium_skips_locally_and_fails_in_ci(tmp_path):
+    missing = tmp_path / "no-chromium"
+    with pytest.raises(pytest.skip.Exception, match=re.escape(INSTALL_CHROMIUM)):
+        require_chromium(missing, ci=False)
+    with pytest.raises(pytest.fail.Exception, match="CI is set"):
+        require_chromium(missing, ci=True)
+
+
+# --- in the browser --------------------------------------------------------------------------
+
+
+def test_home_page(page):
+    visit(page)
+    article = page.locator("article.bd-article")
+    assert plain(COURSE.course.title) in article.locator("h1").first.inner_text()
+    text = " ".join(article.inner_text().split())
+    assert "make lab" in text
+    for lesson in LESSONS:
+        assert f"{lesson.id} · {lesson.title}" in text
+        assert f"{lesson.minutes} minutes" in text
+        for objective in lesson.objectives:
+            assert plain(objective) in text, f"home page: objective missing: {objective}{MD_HINT}"
+    assert not page.problems, "\n".join(page.problems)
+
+
+def test_nav_order_equals_lessons_yml(page):
+    visit(page)
+    links = page.locator("nav.bd-docs-nav ul.bd-sidenav:not(.bd-sidenav__home-link) > li > a")
+    texts = [" ".join(t.split()) for t in links.all_inner_texts()]
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert texts == [f"{lesson.id} · {lesson.title}" for lesson in LESSONS]
+    assert hrefs == [page_path(lesson) for lesson in LESSONS]
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_lesson_page_loads_without_console_errors(page, lesson):
+    visit(page, page_path(lesson))
+    page.wait_for_function("Array.from(document.images).every(img => img.complete)")
+    assert not page.problems, f"{page_path(lesson)}:\n" + "\n".join(page.problems)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_every_image_rendered(page, lesson):
+    visit(page, page_path(lesson))
+    page.wait_for_function("Array.from(document.images).every(img => img.complete)")
+    images = page.evaluate(
+        "Array.from(document.images).map(img => [img.getAttribute('src'), img.naturalWidth])"
+    )
+    broken = [src for src, width in images if width == 0]
+    assert not broken, f"{page_path(lesson)}: images that did not render: {broken}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_lesson_page_shows_its_facts(page, lesson):
+    visit(page, page_path(lesson))
+    article = page.locator("article.bd-article")
+    h1 = article.locator("h1").first.evaluate("h => h.firstChild.textContent")
+    assert h1.strip() == f"{lesson.id} · {lesson.title}"
+    # The notebook's header cell, above the facts box: objectives, prerequisites, time, devices.
+    text, hrefs = article.locator(".tc-facts").evaluate(HEADER_JS)
+    text = " ".join(text.split())
+    for objective in lesson.objectives:
+        assert plain(objective) in text, f"objective missing: {objective}{MD_HINT}"
+    assert f"{lesson.minutes} minutes" in text, f"the header does not say {lesson.minutes} minutes"
+    for device in lesson.devices:
+        assert DEVICE_NAMES[device] in text, f"the header does not name {DEVICE_NAMES[device]}"
+    for prereq in lesson.prerequisites:
+        target = page.base + page_path(COURSE.lesson(prereq))
+        assert target in hrefs, f"the header does not link prerequisite {prereq}"
+    badge = verification_badge(lesson, ROOT / "verification")
+    badges = article.locator(".tc-badge")
+    if badge:
+        assert badge in badges.inner_text()
+    else:
+        assert badges.count() == 0, "a badge without a passed verification record"
+    urls = launch_urls(COURSE, lesson)
+    assert article.locator("a.tc-colab").get_attribute("href") == urls["colab"]
+    assert article.locator("a.tc-binder").get_attribute("href") == urls["binder"]
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
+def test_download_links_resolve_to_the_notebooks(page, lesson):
+    visit(page, page_path(lesson))
+    downloads = page.locator(".tc-facts a.download")
+    assert downloads.count() == 2
+    for i, rel in enumerate((lesson.notebook, lesson.solution)):
+        link = downloads.nth(i)
+        response = page.request.get(urljoin(page.url, link.get_attribute("href")))
+        assert response.status == 200, f"{link.get_attribute('href')}: HTTP {response.status}"
+        assert response.body() == (ROOT / rel).read_bytes(), f"the download is not {rel}"
+    assert "student" in downloads.nth(0).inner_text()
+    assert "solution" in downloads.nth(1).inner_text()
+
+
+def test_screenshots_of_home_and_a_lesson(page):
+    """screenshots/: the home page, a lesson's top, its first plot (look at them)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    visit(page).screenshot(path=SCREENSHOTS / "home.png")
+    lesson = next((lesson for lesson in LESSONS if lesson.id == "01"), LESSONS[0])
+    visit(page, page_path(lesson)).screenshot(path=SCREENSHOTS / f"{lesson.name}.png")
+    images = page.locator("article.bd-article img")
+    if images.count():
+        images.first.scroll_into_view_if_needed()
+        page.screenshot(path=SCREENSHOTS / f"{lesson.name}-plot.png")
+    assert not page.problems, "\n".join(page.problems)
+
+
+def test_search_lists_the_autograd_chapter(page):
+    lesson = next(lesson for lesson in LESSONS if lesson.slug == "autograd")
+    visit(page)
+    page.locator("button.search-button-field").first.click()
+    field = page.locator("input[name=q]:visible").first
+    field.fill("autograd")
+    field.press("Enter")
+    page.wait_for_url("**/search.html?q=autograd*")
+    page.locator("#search-results .search-summary").wait_for()
+    page.wait_for_function(
+        "document.querySelector('#search-results .search-summary').textContent.includes('found')"
+    )
+    hits = [
+        urljoin(page.url, h)
+        for h in page.locator("#search-results a").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))"
+        )
+    ]
+    assert any(hit.split("#")[0].split("?")[0] == page.base + page_path(lesson) for hit in hits), (
+        f"searching 'autograd' does not list {page_path(lesson)}: {hits}"
+    )
+    assert not page.problems, "\n".join(page.problems)
+
+
+def test_dark_mode_switch_changes_the_theme(page):
+    visit(page, page_path(LESSONS[0]))
+
+    def theme():
+        return page.evaluate(
+            "[document.documentElement.dataset.theme,"
+            " getComputedStyle(document.body).backgroundColor]"
+        )
+
+    light_mode, light_background = theme()
+    assert light_mode == "light"
+    page.locator("button.theme-switch-button").first.click()
+    page.locator(".theme-change-button[data-mode=dark]:visible").first.click()
+    page.wait_for_function("document.documentElement.dataset.theme === 'dark'")
+    dark_mode, dark_background = theme()
+    assert dark_background != light_background, "dark mode did not change the page's colours"
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{LESSONS[0].name}-dark.png")
+    assert not page.problems, "\n".join(page.problems)
