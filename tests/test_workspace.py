@@ -161,3 +161,12 @@ def test_the_cli_start_uses_the_course_root(root, monkeypatch, capsys):
     assert ws(root, "02-beta").is_file()
     assert cli.main(["start", "--update"]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_images_come_along_but_files_written_by_a_run_do_not(root):
+    folder = root / "chapters" / "01-alpha"
+    (folder / "diagram.png").write_bytes(b"\x89PNG fake")
+    (folder / "model.pt").write_bytes(b"weights")
+    run(root)
+    assert (root / "workspace" / "01-alpha" / "diagram.png").read_bytes() == b"\x89PNG fake"
+    assert not (root / "workspace" / "01-alpha" / "model.pt").exists()

@@ -165,6 +165,9 @@ def lesson_report(
             report.status[exercise_id] = NOT_ATTEMPTED
             no_check.append(exercise_id)
     notes = []
+    setup = next((c for c in nb.cells if c.cell_type == "code" and c.source.strip()), None)
+    if setup is not None and (error := _error(setup)):
+        notes.append(f"the setup cell raised {error} (`torchcourse doctor` may say why)")
     if problem:
         first = nb.cells[stop].source.strip().splitlines()[0]
         notes.append(f"{problem} in the cell starting {_short(first, 40)!r}")

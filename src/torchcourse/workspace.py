@@ -169,10 +169,14 @@ def plan_lesson(lesson: Lesson, root: Path, workspace: Path) -> Change | None:
     return Change(lesson, KEPT if write else UP_TO_DATE, target, beside if write else None, reason)
 
 
+IMAGES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
+
+
 def _copy_assets(source_dir: Path, target_dir: Path) -> None:
-    """Copy a lesson folder's other files (images, data) that the workspace lacks."""
+    """Copy the images a lesson's markdown may show, when the workspace lacks them (files a
+    lesson writes while it runs, such as checkpoints, are not the course's to copy)."""
     for item in source_dir.iterdir():
-        if item.is_file() and item.suffix != ".ipynb" and not item.name.startswith("."):
+        if item.is_file() and item.suffix.lower() in IMAGES and not item.name.startswith("."):
             if not (target_dir / item.name).exists():
                 _copy(item, target_dir / item.name)
 
