@@ -101,3 +101,21 @@ def test_missing_notebooks_are_named_without_running_anything(root, capsys):
     ]  # fmt: skip
     assert row(out, "04") == ["04 Lesson corrupt", "0", "0", "1", "not published yet"]
     assert "Ran the 0 notebook(s)" in out
+
+
+def test_a_kernel_that_cannot_start_is_one_line_per_chapter(root, monkeypatch, capsys):
+    import torchcourse.progress
+
+    def no_kernel(*args, **kwargs):
+        raise RuntimeError("No such kernel named python3")
+
+    monkeypatch.setattr(torchcourse.progress, "run_notebook", no_kernel)
+    edit(ws(root, "01-passes"), 1, "return 2 * x")
+    capsys.readouterr()
+    assert progress(load_course(root / "lessons.yml"), ["01", "03"], root=root) == 0
+    out = capsys.readouterr().out
+    assert row(out, "01")[1:] == [
+        "-", "-", "-",
+        "could not run it (RuntimeError: No such kernel named python3); try `torchcourse doctor`",
+    ]  # fmt: skip
+    assert row(out, "03")[1:] == ["0", "0", "2"]

@@ -127,7 +127,13 @@ def lesson_report(
         return report
     budget = timeout or default_timeout(lesson)
     print(f"  running {shown} (at most {budget:.0f} s) ...", flush=True)
-    problem, stop = run_notebook(nb, path.parent, budget)
+    try:
+        problem, stop = run_notebook(nb, path.parent, budget)
+    except Exception as err:  # no kernel, a broken Jupyter install: one line, next chapter
+        detail = " ".join(str(err).split())[:120]
+        report.broken = True
+        report.note = f"could not run it ({type(err).__name__}: {detail}); try `torchcourse doctor`"
+        return report
     report.ran = True
     check_cells: dict[str, int] = {}
     for index, cell in enumerate(nb.cells):
