@@ -139,9 +139,11 @@ def page(browser, server):
     context.close()
 
 
-def visit(page, path: str = ""):
+def visit(page, path: str = "", settle: bool = True):
+    """Open a page of the site; with settle, also wait until the network is quiet."""
     page.goto(page.base + path, wait_until="load")
-    page.wait_for_load_state("networkidle")
+    if settle:
+        page.wait_for_load_state("networkidle")
     return page
 
 
@@ -290,7 +292,7 @@ def test_home_page(page):
 
 
 def test_nav_order_equals_lessons_yml(page):
-    visit(page)
+    visit(page, settle=False)
     links = page.locator("nav.bd-docs-nav ul.bd-sidenav:not(.bd-sidenav__home-link) > li > a")
     texts = [" ".join(t.split()) for t in links.all_inner_texts()]
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
@@ -318,7 +320,7 @@ def test_every_image_rendered(page, lesson):
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
 def test_lesson_page_shows_its_facts(page, lesson):
-    visit(page, page_path(lesson))
+    visit(page, page_path(lesson), settle=False)
     article = page.locator("article.bd-article")
     h1 = article.locator("h1").first.evaluate("h => h.firstChild.textContent")
     assert h1.strip() == f"{lesson.id} · {lesson.title}"
@@ -346,7 +348,7 @@ def test_lesson_page_shows_its_facts(page, lesson):
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
 def test_download_links_resolve_to_the_notebooks(page, lesson):
-    visit(page, page_path(lesson))
+    visit(page, page_path(lesson), settle=False)
     downloads = page.locator(".tc-facts a.download")
     assert downloads.count() == 2
     for i, rel in enumerate((lesson.notebook, lesson.solution)):
