@@ -2,18 +2,18 @@
 
 import torch
 
-TENSOR_RESULTS = {"03.ex1", "03.ex2", "03.ex3", "03.ex4", "03.ex5"}
+TENSOR_RESULTS = {"03.ex1", "03.ex2", "03.ex3", "03.ex4"}
 
 
 # Exercise 2: vjp(f, x, v)
 def _vjp_ignores_v(f, x, v):
-    x = x.clone().requires_grad_()
+    x = x.detach().requires_grad_()
     f(x).sum().backward()
     return x.grad
 
 
 def _vjp_scales_afterwards(f, x, v):
-    x = x.clone().requires_grad_()
+    x = x.detach().requires_grad_()
     f(x).sum().backward()
     return x.grad * v
 
@@ -25,7 +25,7 @@ def _vjp_on_callers_x(f, x, v):
 
 
 def _vjp_mean(f, x, v):
-    x = x.clone().requires_grad_()
+    x = x.detach().requires_grad_()
     (f(x) * v).mean().backward()
     return x.grad
 
@@ -34,15 +34,21 @@ def _jvp_instead(f, x, v):
     return torch.autograd.functional.jvp(f, x, v)[1]
 
 
+def _vjp_clone(f, x, v):
+    x = x.clone().requires_grad_()
+    f(x).backward(v)
+    return x.grad
+
+
 # Exercise 3: derivative(f, x)
 def _derivative_without_sum(f, x):
-    x = x.clone().requires_grad_()
+    x = x.detach().requires_grad_()
     f(x).backward()
     return x.grad
 
 
 def _derivative_mean(f, x):
-    x = x.clone().requires_grad_()
+    x = x.detach().requires_grad_()
     f(x).mean().backward()
     return x.grad
 
@@ -55,6 +61,12 @@ def _derivative_on_callers_x(f, x):
 
 def _derivative_forward_difference(f, x):
     return (f(x + 1e-3) - f(x)) / 1e-3
+
+
+def _derivative_clone(f, x):
+    x = x.clone().requires_grad_()
+    f(x).sum().backward()
+    return x.grad
 
 
 # Exercise 4: per_batch_grads(loss_fn, w, batches)
@@ -110,53 +122,74 @@ def _returns_a_list(loss_fn, w, batches):
     return grads
 
 
-# Exercise 5: numerical_grad(f, x, h)
-def _central(f, x, h, i, scale=2):
-    step = torch.zeros(x.numel(), dtype=x.dtype)
-    step[i] = h
-    step = step.reshape(x.shape)
-    return (f(x + step) - f(x - step)) / (scale * h)
+# Exercise 5: gradient_error(f, x, h)
+def _autograd(f, x):
+    x = x.detach().requires_grad_()
+    f(x).backward()
+    return x.grad
 
 
-def _forward_difference(f, x, h=1e-6):
-    grad = torch.zeros(x.numel(), dtype=x.dtype)
+def _differences(f, x, h, scale=2, one_sided=False):
+    numeric = torch.zeros(x.numel(), dtype=x.dtype)
     for i in range(x.numel()):
         step = torch.zeros(x.numel(), dtype=x.dtype)
         step[i] = h
-        grad[i] = (f(x + step.reshape(x.shape)) - f(x)) / h
-    return grad.reshape(x.shape)
+        step = step.reshape(x.shape)
+        low = f(x) if one_sided else f(x - step)
+        numeric[i] = (f(x + step) - low) / ((1 if one_sided else scale) * h)
+    return numeric.reshape(x.shape)
+
+
+def _forward_difference(f, x, h=1e-6):
+    return (_autograd(f, x) - _differences(f, x, h, one_sided=True)).abs().max().item()
 
 
 def _divides_by_h(f, x, h=1e-6):
-    return torch.stack([_central(f, x, h, i, scale=1) for i in range(x.numel())]).reshape(x.shape)
+    return (_autograd(f, x) - _differences(f, x, h, scale=1)).abs().max().item()
 
 
-def _float32_result(f, x, h=1e-6):
-    grad = torch.zeros(x.numel())
-    for i in range(x.numel()):
-        grad[i] = _central(f, x, h, i)
-    return grad.reshape(x.shape)
+def _signed_max(f, x, h=1e-6):
+    return (_autograd(f, x) - _differences(f, x, h)).max().item()
+
+
+def _mean_error(f, x, h=1e-6):
+    return (_autograd(f, x) - _differences(f, x, h)).abs().mean().item()
+
+
+def _ignores_h(f, x, h=1e-6):
+    return (_autograd(f, x) - _differences(f, x, 1e-6)).abs().max().item()
+
+
+def _returns_both_differences(f, x, h=1e-6):
+    return (_autograd(f, x) - _differences(f, x, h)).abs()
 
 
 def _all_at_once(f, x, h=1e-6):
-    return (f(x + h) - f(x - h)) / (2 * h)
+    return (_autograd(f, x) - (f(x + h) - f(x - h)) / (2 * h)).abs().max().item()
+
+
+def _marks_callers_x(f, x, h=1e-6):
+    x.requires_grad_()
+    f(x).backward()
+    return (x.grad - _differences(f, x.detach(), h)).abs().max().item()
 
 
 def _never_restores(f, x, h=1e-6):
-    grad = torch.zeros_like(x)
-    flat_x, flat_grad = x.view(-1), grad.view(-1)
+    grad = _autograd(f, x)
+    flat = x.view(-1)
+    numeric = torch.zeros_like(flat)
     for i in range(x.numel()):
-        flat_x[i] += h
+        flat[i] += h
         up = f(x)
-        flat_x[i] -= 2 * h
-        flat_grad[i] = (up - f(x)) / (2 * h)
-    return grad
+        flat[i] -= 2 * h
+        numeric[i] = (up - f(x)) / (2 * h)
+    return (grad - numeric.reshape(x.shape)).abs().max().item()
 
 
-def _uses_autograd(f, x, h=1e-6):
+def _clone_not_detach(f, x, h=1e-6):
     x = x.clone().requires_grad_()
     f(x).backward()
-    return x.grad
+    return (x.grad - _differences(f, x.detach(), h)).abs().max().item()
 
 
 WRONG = {
@@ -176,16 +209,22 @@ WRONG = {
     "03.ex2": [
         ("ignores v", _vjp_ignores_v, "wrong values"),
         ("multiplies by v afterwards", _vjp_scales_afterwards, "raised RuntimeError"),
-        ("marks the caller's x", _vjp_on_callers_x, "switched on requires_grad"),
+        ("marks the caller's x", _vjp_on_callers_x, "switched on requires_grad of the caller's x"),
         ("mean instead of sum", _vjp_mean, "wrong values"),
         ("Jacobian-vector product", _jvp_instead, "raised RuntimeError"),
         ("returns f(x) * v", lambda f, x, v: f(x) * v, "wrong values"),
+        ("clone of a tensor that records", _vjp_clone, "filled the caller's x.grad"),
     ],
     "03.ex3": [
         ("no sum", _derivative_without_sum, "only for scalar outputs"),
         ("mean instead of sum", _derivative_mean, "wrong values"),
-        ("marks the caller's x", _derivative_on_callers_x, "switched on requires_grad"),
+        (
+            "marks the caller's x",
+            _derivative_on_callers_x,
+            "switched on requires_grad of the caller's x",
+        ),
         ("returns f(x)", lambda f, x: f(x), "wrong values"),
+        ("clone of a tensor that records", _derivative_clone, "filled the caller's x.grad"),
         ("rough forward difference", _derivative_forward_difference, "wrong values"),
     ],
     "03.ex4": [
@@ -197,11 +236,16 @@ WRONG = {
         ("returns a list", _returns_a_list, "got list"),
     ],
     "03.ex5": [
-        ("forward difference", _forward_difference, "one-sided difference"),
-        ("divides by h", _divides_by_h, "wrong values"),
-        ("float32 result", _float32_result, "dtype torch.float32"),
-        ("all elements at once", _all_at_once, "has shape ()"),
-        ("never restores x", _never_restores, "x is not the same"),
-        ("uses autograd", _uses_autograd, "raised RuntimeError"),
+        ("forward difference", _forward_difference, "one-sided difference's error"),
+        ("divides by h, not 2h", _divides_by_h, "gradient_error for a correct sum(x**3) is"),
+        ("signed maximum", _signed_max, "for the buggy cube is 0.75"),
+        ("mean instead of max", _mean_error, "for the buggy cube is"),
+        ("ignores h", _ignores_h, "use the h you are given"),
+        ("returns every difference", _returns_both_differences, "should be a single number"),
+        ("all elements at once", _all_at_once, "gradient_error for a correct sum(x**3) is"),
+        ("marks the caller's x", _marks_callers_x, "switched on requires_grad of the caller's x"),
+        ("never restores x", _never_restores, "changed the values"),
+        ("clone of a tensor that records", _clone_not_detach, "raised TypeError"),
+        ("autograd only", lambda f, x, h=1e-6: _autograd(f, x).abs().max().item(), "is 27"),
     ],
 }

@@ -1,10 +1,9 @@
 """Checks for chapter 03, Autograd."""
 
-import numpy as np
 import torch
 
 from torchcourse.checks.core import Mismatch, exercise
-from torchcourse.checks.expect import call, expect_tensor
+from torchcourse.checks.expect import call, expect_close, expect_tensor
 
 
 def _random(*shape, dtype=torch.float32, seed=3):
@@ -19,15 +18,20 @@ def _autograd(f, x):
     return grad
 
 
-def _untouched(x, before, what="x"):
+def _untouched(x, before, requires_grad=False):
     """The learner's function must leave its input alone: values, requires_grad and grad."""
-    if x.requires_grad or x.grad is not None:
+    if x.requires_grad != requires_grad or x.grad is not None:
+        changes = []
+        if x.requires_grad != requires_grad:
+            changes.append("switched on requires_grad of the caller's x")
+        if x.grad is not None:
+            changes.append("filled the caller's x.grad")
         raise Mismatch(
-            f"your function switched on requires_grad on the caller's {what}; work on a copy: "
-            "x = x.clone().requires_grad_()."
+            f"your function {' and '.join(changes)}; work on x.detach().requires_grad_(), "
+            "a new tensor with the same numbers, instead."
         )
-    if not torch.allclose(x, before, rtol=0, atol=1e-12):
-        raise Mismatch(f"your function changed the values of the caller's {what}.")
+    if not torch.allclose(x.detach(), before, rtol=0, atol=1e-12):
+        raise Mismatch("your function changed the values of the caller's x.")
 
 
 @exercise("03.ex1", hint="with s = torch.sigmoid(x), the derivative is s * (1 - s).")
@@ -78,18 +82,24 @@ def _vjp_cases():
             _random(2, 3, seed=8),
             torch.tensor([[1.0, 2.0], [0.0, -1.0]]),
         ),
+        (
+            "y = x * 2, x itself requiring grad",
+            lambda t: t * 2,
+            torch.tensor([1.0, -1.0, 0.5]).requires_grad_(),
+            torch.tensor([3.0, 2.0, 1.0]),
+        ),
     ]
 
 
-@exercise("03.ex2", hint="x = x.clone().requires_grad_(); f(x).backward(v); return x.grad.")
+@exercise("03.ex2", hint="x = x.detach().requires_grad_(); f(x).backward(v); return x.grad.")
 def _vjp(answer):
     for name, f, x, v in _vjp_cases():
-        want = torch.autograd.functional.vjp(f, x, v)[1]
-        before = x.clone()
+        want = torch.autograd.functional.vjp(f, x.detach(), v)[1]
+        before, requires_grad = x.detach().clone(), x.requires_grad
         got = call(answer, f, x, v.clone())
+        _untouched(x, before, requires_grad)
         expect_tensor(got, want, f"vjp for {name}")
-        _untouched(x, before)
-    return "vᵀJ is right for 4 functions, also when y and x differ in shape."
+    return "vᵀJ is right for 4 functions, also when y and x differ in shape or x requires grad."
 
 
 _ELEMENTWISE = [
@@ -102,7 +112,7 @@ _ELEMENTWISE = [
 
 @exercise(
     "03.ex3",
-    hint="on x = x.clone().requires_grad_(), call f(x).sum().backward(); "
+    hint="on x = x.detach().requires_grad_(), call f(x).sum().backward(); "
     "x.grad then holds f'(x) for every element.",
 )
 def _derivative(answer):
@@ -112,13 +122,14 @@ def _derivative(answer):
             x = _random(*shape, dtype=dtype, seed=len(name))
             before = x.clone()
             got = call(answer, f, x)
-            expect_tensor(
-                got,
-                df(x),
-                f"derivative({name}, x) for x of shape {shape}, {str(dtype).replace('torch.', '')}",
-            )
             _untouched(x, before)
-    return "the derivatives of 4 functions, for several shapes and dtypes."
+            dtype_name = str(dtype).replace("torch.", "")
+            expect_tensor(got, df(x), f"derivative({name}, x) for x of shape {shape}, {dtype_name}")
+    x = torch.tensor([0.5, -2.0, 3.0], requires_grad=True)
+    got = call(answer, torch.sin, x)
+    _untouched(x, x.detach().clone(), requires_grad=True)
+    expect_tensor(got, torch.cos(x.detach()), "derivative(torch.sin, x) for x requiring grad")
+    return "the derivatives of 4 functions, for several shapes and dtypes, x left alone."
 
 
 def _batches(count, rows, cols, seed):
@@ -194,56 +205,92 @@ def _batch_grad(loss_fn, w0, batch):
     return grad
 
 
-def _black_box(t):
-    """A function autograd cannot see into: it goes through NumPy."""
-    values = t.detach().cpu().numpy()
-    return torch.tensor(float(np.cos(values).sum() + values[0] * values[1]), dtype=torch.float64)
+class _BuggyCube(torch.autograd.Function):
+    """x**3 with a wrong backward (3x instead of 3x**2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * 3 * x
 
 
-def _diagnose_accuracy(got, want):
-    """A result that is near the gradient but not accurate: most likely a one-sided difference."""
-    if not isinstance(got, torch.Tensor) or got.shape != want.shape or got.dtype != want.dtype:
-        return
-    if got.device.type != want.device.type or torch.isnan(got).any():
-        return
-    error = (got.detach() - want).abs().max().item()
-    if 1e-6 < error < 1e-2 and not torch.allclose(got, want, atol=1e-6, rtol=1e-6):
-        raise Mismatch(
-            f"close, but off by up to {error:.1e}: a one-sided difference (f(x + h) - f(x)) / h "
-            "has an error of order h; the central difference is far more accurate."
-        )
+class _BuggyProduct(torch.autograd.Function):
+    """The product of all elements, with a backward that forgets to divide by x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.prod()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * x.prod() * torch.ones_like(x)
+
+
+def _expect_error(got, want, what, tol):
+    """got must be close to want; explain the two usual reasons when it is small but wrong."""
+    try:
+        expect_close(got, want, what, atol=tol, rtol=1e-5)
+    except Mismatch as wrong:
+        value = got.item() if isinstance(got, torch.Tensor) and got.numel() == 1 else got
+        if not isinstance(value, float) or not 0 <= value < 1e-2 or want > 1e-2:
+            raise
+        if value > max(want, tol):
+            raise Mismatch(
+                f"{wrong} That is the size of a one-sided difference's error, which grows "
+                "like h: use the central difference (f(x + step) - f(x - step)) / (2 * h)."
+            ) from None
+        if want > 0 and value < want / 10:
+            raise Mismatch(
+                f"{wrong} With h=0.01 the central difference of x**3 is off by exactly "
+                "h**2 = 1e-4: use the h you are given."
+            ) from None
+        raise
+
+
+def _f64(*values):
+    return torch.tensor(values, dtype=torch.float64)
 
 
 @exercise(
     "03.ex5",
-    hint="for each element i: step = zeros with h at position i; "
-    "grad[i] = (f(x + step) - f(x - step)) / (2 * h).",
+    hint="x = x.detach().requires_grad_(); f(x).backward(); then for each element i, "
+    "step = zeros with h at i, numeric[i] = (f(x + step) - f(x - step)) / (2 * h); "
+    "return (x.grad - numeric).abs().max().item().",
 )
-def _numerical_grad(answer):
-    cube = torch.tensor([[1.0, 2.0], [3.0, -1.0]], dtype=torch.float64)
-    prod = torch.tensor([1.5, -2.0, 0.5], dtype=torch.float64)
-    box = torch.tensor([0.3, -1.2, 2.0], dtype=torch.float64)
-    box_grad = -torch.sin(box) + torch.tensor([box[1], box[0], 0.0], dtype=torch.float64)
-    cases = [
-        ("sum(x**3)", lambda t: (t**3).sum(), cube, {"h": 1e-4}, 3 * cube**2),
-        ("prod(x)", lambda t: t.prod(), prod, {}, prod.prod() / prod),
-        ("a NumPy black box", _black_box, box, {}, box_grad),
+def _gradient_error(answer):
+    cube = _f64([1.0, 2.0], [3.0, -1.0])
+    cases = [  # (what, f, x, the error it should report, tolerance)
+        ("a correct sum(x**3)", lambda t: (t**3).sum(), cube, 0.0, 1e-6),
+        ("the buggy cube", lambda t: _BuggyCube.apply(t).sum(), _f64(0.5, -1.5, 2.0), 11.25, 1e-5),
+        (
+            "a correct sin(x0 * x1) + sum(x)",
+            lambda t: (t[0] * t[1]).sin() + t.sum(),
+            _f64(0.3, -1.2, 2.0),
+            0.0,
+            1e-6,
+        ),
+        ("the buggy product", _BuggyProduct.apply, _f64(1.5, -2.0, 0.5), 2.25, 1e-5),
+        (
+            "the buggy cube, x requiring grad",
+            lambda t: _BuggyCube.apply(t).sum(),
+            _f64(0.5, -1.5, 2.0).requires_grad_(),
+            11.25,
+            1e-5,
+        ),
     ]
-    for name, f, x, kwargs, want in cases:
-        before = x.clone()
-        got = call(answer, f, x, **kwargs)
-        if not torch.allclose(x, before, rtol=0, atol=1e-12):
-            raise Mismatch(
-                "x is not the same after your function: nudge a copy (x + step), "
-                "or put every element back."
-            )
-        step = f", h={kwargs['h']}" if kwargs else ""
-        _diagnose_accuracy(got, want)
-        expect_tensor(
-            got,
-            want,
-            f"numerical_grad({name}, x of shape {tuple(x.shape)}{step})",
-            atol=1e-6,
-            rtol=1e-6,
-        )
-    return "central differences match the true gradient, x untouched."
+    for what, f, x, want, tol in cases:
+        before, requires_grad = x.detach().clone(), x.requires_grad
+        got = call(answer, f, x)
+        _untouched(x, before, requires_grad)
+        _expect_error(got, want, f"gradient_error for {what}", tol)
+    # With h = 0.01 a central difference of x**3 is off by exactly h**2 = 1e-4.
+    got = call(answer, lambda t: (t**3).sum(), cube, h=1e-2)
+    _expect_error(got, 1e-4, "gradient_error for a correct sum(x**3) with h=0.01", 1e-7)
+    return "finds the buggy backward passes, passes the correct ones, and uses h as asked."
