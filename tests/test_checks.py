@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from solution_answers import solution_answers
+from solution_answers import reference_answer
 from wrong_answers import TENSOR_RESULTS, WRONG
 
 from torchcourse.checks import FAILED, NOT_ATTEMPTED, PASSED, REGISTRY, check, load_all, run_check
@@ -55,7 +55,7 @@ def _mutants(reference):
 
 @pytest.mark.parametrize("exercise_id", IDS)
 def test_the_reference_answer_passes(exercise_id):
-    result = run_check(exercise_id, solution_answers()[exercise_id])
+    result = run_check(exercise_id, reference_answer(exercise_id))
     assert result.status == PASSED, result.line()
 
 
@@ -80,7 +80,7 @@ def test_generic_answers(exercise_id, answer, status, words):
     "kind", ["wrong dtype", "wrong shape", "wrong values", "NaN", "wrong device"]
 )
 def test_spoiled_tensor_results_fail(exercise_id, kind):
-    wrong = _mutants(solution_answers()[exercise_id])[kind]
+    wrong = _mutants(reference_answer(exercise_id))[kind]
     result = run_check(exercise_id, wrong)
     assert result.status == FAILED, f"{kind} passed: {result.line()}"
     assert "Hint:" in result.line()
@@ -102,7 +102,7 @@ def test_check_prints_exactly_one_line(capsys):
         print("debugging output\nover two lines")
         raise NotImplementedError
 
-    for answer in (noisy, None, solution_answers()["01.ex1"]):
+    for answer in (noisy, None, reference_answer("01.ex1")):
         check("01.ex1", answer)
         lines = capsys.readouterr().out.splitlines()
         assert len(lines) == 1 and "Traceback" not in lines[0]

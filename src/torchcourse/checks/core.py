@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.util
 import io
 import warnings
 from collections.abc import Callable
@@ -64,11 +66,21 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _sentence(text: object) -> str:
+    """text as the first part of a one-line message, ending without a full stop."""
+    return _one_line(text).rstrip(".")
+
+
+def _import_chapter(exercise_id: str) -> None:
+    """Import the checkers of the exercise's chapter (checks/chNN.py), if there is one."""
+    module = f"{__package__}.ch{exercise_id.split('.')[0]}"
+    if exercise_id[:2].isdigit() and importlib.util.find_spec(module) is not None:
+        importlib.import_module(module)
+
+
 def run_check(exercise_id: str, answer: object) -> Result:
     """Check answer against exercise_id without printing; never raises for a bad answer."""
-    from torchcourse.checks import load_all
-
-    load_all()
+    _import_chapter(exercise_id)
     if exercise_id not in REGISTRY:
         raise CourseError(f"there is no exercise {exercise_id!r}: check the id in this cell.")
     ex = REGISTRY[exercise_id]
@@ -80,14 +92,14 @@ def run_check(exercise_id: str, answer: object) -> Result:
     except NotImplementedError:
         return Result(exercise_id, NOT_ATTEMPTED)
     except Mismatch as wrong:
-        return Result(exercise_id, FAILED, _one_line(f"{wrong} Hint: {ex.hint}"))
+        return Result(exercise_id, FAILED, f"{_sentence(wrong)}. Hint: {_one_line(ex.hint)}")
     except RecursionError:
         return Result(
             exercise_id, FAILED, _one_line(f"your code recursed forever. Hint: {ex.hint}")
         )
     except Exception as err:  # the learner's code raised: report it, never a traceback
-        message = f"your code raised {type(err).__name__}: {err}. Hint: {ex.hint}"
-        return Result(exercise_id, FAILED, _one_line(message))
+        message = f"your code raised {type(err).__name__}: {_sentence(err)}"
+        return Result(exercise_id, FAILED, f"{message}. Hint: {_one_line(ex.hint)}")
     return Result(exercise_id, PASSED, _one_line(note or ""))
 
 

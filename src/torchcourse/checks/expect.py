@@ -39,8 +39,8 @@ def expect_tensor(got, want: torch.Tensor, what: str = "the result", atol=1e-5, 
     if not bool(close.all()):
         index = tuple(int(i) for i in torch.nonzero(~close)[0])
         raise Mismatch(
-            f"{what} has the wrong values: at index {index} it is {got[index].item():.4g}, "
-            f"expected {want[index].item():.4g}."
+            f"{what} has the wrong values: at index {index} it is {got[index].item():.6g}, "
+            f"expected {want[index].item():.6g}."
         )
 
 
