@@ -66,7 +66,7 @@ def plain(markdown: str) -> str:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory) -> Path:
-    """The whole site, built once with warnings as errors (about 30 s on 2 cores)."""
+    """The whole site, built once with warnings as errors (about 15-20 s on 2 cores)."""
     out = tmp_path_factory.mktemp("site") / "html"
     build_site(ROOT, out)
     return out
@@ -418,11 +418,14 @@ def test_dark_mode_switch_changes_the_theme(page):
 
     light_mode, light_background = theme()
     assert light_mode == "light"
-    page.locator("button.theme-switch-button").first.click()
+    switch = page.locator("button.theme-switch-button:visible").first
+    switch.click()
     page.locator(".theme-change-button[data-mode=dark]:visible").first.click()
     page.wait_for_function("document.documentElement.dataset.theme === 'dark'")
     dark_mode, dark_background = theme()
     assert dark_background != light_background, "dark mode did not change the page's colours"
+    page.reload(wait_until="load")  # the choice is remembered (and the menu is closed)
+    assert theme() == [dark_mode, dark_background]
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{LESSONS[0].name}-dark.png")
     assert not page.problems, "\n".join(page.problems)
