@@ -23,6 +23,9 @@ test: $(READY)  ## lint, unit tests and every notebook under nbval
 site: $(READY)  ## the course website (Sphinx, offline, from lessons.yml) in site/_build/html
 	$(BIN)/python -m torchcourse.site
 
+bench: $(READY)  ## time to 99% on MNIST (fast LeNet-5 vs pytorch/examples) and NumPy-vs-PyTorch steps
+	$(BIN)/python benchmarks/bench.py
+
 lint: $(READY)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format src tests
