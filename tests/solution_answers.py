@@ -21,7 +21,9 @@ def _lesson_answers(lesson_id: str) -> dict[str, object]:
     lesson = load_course(ROOT / "lessons.yml").lesson(lesson_id)
     to_python = TransformerManager().transform_cell
     cells = [
-        c for c in nbformat.read(ROOT / lesson.solution, as_version=4).cells if c.cell_type == "code"
+        c
+        for c in nbformat.read(ROOT / lesson.solution, as_version=4).cells
+        if c.cell_type == "code"
     ]
     namespace: dict[str, object] = {"__name__": f"solution_{lesson.id}"}
     for index, cell in enumerate(cells):
