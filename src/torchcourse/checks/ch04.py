@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from torchcourse.checks.core import Mismatch, exercise
-from torchcourse.checks.expect import _kind, expect_tensor
+from torchcourse.checks.expect import expect_callable, expect_tensor, kind_of
 
 LENET_SHAPES = [
     (6, 1, 5, 5),
@@ -32,11 +32,11 @@ def _inputs(*shape, seed=1):
 def _build(answer, *args, **kwargs) -> nn.Module:
     """Instantiate the learner's class (or call their factory) and insist on an nn.Module."""
     if not callable(answer):
-        raise Mismatch(f"expected a class or function, got {_kind(answer)}: pass it itself.")
+        raise Mismatch(f"expected a class or function, got {kind_of(answer)}: pass it itself.")
     model = answer(*args, **kwargs)
     if not isinstance(model, nn.Module):
         raise Mismatch(
-            f"it should make an nn.Module, got {_kind(model)}: subclass nn.Module "
+            f"it should make an nn.Module, got {kind_of(model)}: subclass nn.Module "
             "(class Name(nn.Module):) and return or instantiate it."
         )
     return model
@@ -61,7 +61,7 @@ def _forward(model: nn.Module, x: torch.Tensor, what: str) -> torch.Tensor:
     out = model(x)
     if not isinstance(out, torch.Tensor):
         raise Mismatch(
-            f"{what}: forward returned {_kind(out)}, expected a tensor; "
+            f"{what}: forward returned {kind_of(out)}, expected a tensor; "
             "did forward forget to `return`?"
         )
     return out
@@ -141,8 +141,7 @@ def _count_parameters(answer):
         ("the classic Net with conv1 and conv2 frozen", frozen, 61706 - 156 - 2416),
     ]
     for what, model, want in cases:
-        if not callable(answer):
-            raise Mismatch(f"expected a function, got {_kind(answer)}: pass the function itself.")
+        expect_callable(answer)
         got = answer(model)
         if isinstance(got, torch.Tensor) and got.numel() == 1:
             raise Mismatch(
@@ -150,7 +149,7 @@ def _count_parameters(answer):
                 "sum over p.numel())."
             )
         if isinstance(got, bool) or not isinstance(got, int):
-            raise Mismatch(f"for {what} the result should be an int, got {_kind(got)}.")
+            raise Mismatch(f"for {what} the result should be an int, got {kind_of(got)}.")
         if got != want:
             raise Mismatch(f"for {what} you counted {got}, expected {want}.")
     return "61706 for the classic Net; frozen parameters and buffers are left out."
@@ -239,8 +238,7 @@ def _load_weights(answer):
     def build():
         return nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Dropout(0.5), nn.Linear(4, 2))
 
-    if not callable(answer):
-        raise Mismatch(f"expected a function, got {_kind(answer)}: pass the function itself.")
+    expect_callable(answer)
     with torch.random.fork_rng(devices=[]), tempfile.TemporaryDirectory() as folder:
         torch.manual_seed(0)
         saved = build()
@@ -253,7 +251,7 @@ def _load_weights(answer):
                 "model.load_state_dict(...) and return the model."
             )
         if not isinstance(model, nn.Module):
-            raise Mismatch(f"it should return an nn.Module, got {_kind(model)}.")
+            raise Mismatch(f"it should return an nn.Module, got {kind_of(model)}.")
         if model is saved:
             raise Mismatch("it returned the original model object instead of a fresh one.")
         got, want = model.state_dict(), saved.state_dict()

@@ -8,7 +8,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from torchcourse.checks.core import Mismatch, exercise
-from torchcourse.checks.expect import _kind, call, expect_tensor
+from torchcourse.checks.expect import call, expect_callable, expect_tensor, kind_of
 
 
 def _randn(*shape, seed=1, scale=1.0):
@@ -25,7 +25,7 @@ def _expect_float(got, want: float, what: str, tol=1e-5) -> None:
     if isinstance(got, torch.Tensor):
         raise Mismatch(f"{what} is a tensor; return a Python float with loss.item().")
     if isinstance(got, bool) or not isinstance(got, (int, float)):
-        raise Mismatch(f"{what} should be a float, got {_kind(got)}.")
+        raise Mismatch(f"{what} should be a float, got {kind_of(got)}.")
     if math.isnan(got):
         raise Mismatch(f"{what} is NaN.")
     if not math.isclose(got, want, rel_tol=tol, abs_tol=tol):
@@ -93,8 +93,7 @@ def _sgd_step(answer):
     before = [p.detach().clone() for p in params]
     grads = [None if p.grad is None else p.grad.clone() for p in params]
     objects = [id(p) for p in params]
-    if not callable(answer):
-        raise Mismatch(f"expected a function, got {_kind(answer)}: pass the function itself.")
+    expect_callable(answer)
     answer(params, 0.1)
     if [id(p) for p in params] != objects:
         raise Mismatch(
@@ -156,10 +155,7 @@ def _train_step(answer):
                 p.grad = torch.full_like(p, 5.0)
             optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
             if kind == "answer":
-                if not callable(answer):
-                    raise Mismatch(
-                        f"expected a function, got {_kind(answer)}: pass the function itself."
-                    )
+                expect_callable(answer)
                 returned = answer(model, nn.MSELoss(), optimizer, x, y)
             else:
                 returned = _reference_step(model, optimizer, x, y, stale=kind == "stale")
@@ -204,8 +200,7 @@ def _bowl(param):
     "param -= lr * velocity; both change in place.",
 )
 def _momentum_step(answer):
-    if not callable(answer):
-        raise Mismatch(f"expected a function, got {_kind(answer)}: pass the function itself.")
+    expect_callable(answer)
     for lr, momentum in [(0.1, 0.9), (0.05, 0.5)]:
         want = _momentum_path(lr, momentum, 6, _bowl)
         plain = _momentum_path(lr, 0.0, 6, _bowl)
@@ -280,8 +275,7 @@ def _reference_epoch(model, loader, loss_fn, optimizer):
     "step, total += loss.item() * len(xb); return total / len(loader.dataset).",
 )
 def _train_epoch(answer):
-    if not callable(answer):
-        raise Mismatch(f"expected a function, got {_kind(answer)}: pass the function itself.")
+    expect_callable(answer)
     with torch.random.fork_rng(devices=[]):
         model, optimizer, loader = _epoch_setup(0)
         got = answer(model, loader, nn.CrossEntropyLoss(), optimizer, torch.device("cpu"))

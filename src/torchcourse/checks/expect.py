@@ -8,21 +8,27 @@ import torch
 from torchcourse.checks.core import Mismatch
 
 
-def _kind(value: object) -> str:
+def kind_of(value: object) -> str:
+    """The type name a learner recognises: 'None', 'int', 'Tensor', ..."""
     return "None" if value is None else type(value).__name__
+
+
+def expect_callable(answer: object) -> None:
+    """The learner must pass a function (or class), not its result or None."""
+    if not callable(answer):
+        raise Mismatch(f"expected a function, got {kind_of(answer)}: pass the function itself.")
 
 
 def call(answer: object, *args, **kwargs):
     """Call the learner's function, first making sure it is one."""
-    if not callable(answer):
-        raise Mismatch(f"expected a function, got {_kind(answer)}: pass the function itself.")
+    expect_callable(answer)
     return answer(*args, **kwargs)
 
 
 def expect_tensor(got, want: torch.Tensor, what: str = "the result", atol=1e-5, rtol=1e-5):
     """got must equal want in type, shape, dtype, device and values (NaN-free)."""
     if not isinstance(got, torch.Tensor):
-        raise Mismatch(f"{what} should be a torch.Tensor, got {_kind(got)}.")
+        raise Mismatch(f"{what} should be a torch.Tensor, got {kind_of(got)}.")
     if tuple(got.shape) != tuple(want.shape):
         raise Mismatch(f"{what} has shape {tuple(got.shape)}, expected {tuple(want.shape)}.")
     if got.dtype != want.dtype:
@@ -47,7 +53,7 @@ def expect_tensor(got, want: torch.Tensor, what: str = "the result", atol=1e-5, 
 def expect_array(got, want: np.ndarray, what: str = "the result", atol=1e-6):
     """got must be a NumPy array equal to want in shape, dtype and values."""
     if not isinstance(got, np.ndarray):
-        raise Mismatch(f"{what} should be a NumPy array, got {_kind(got)}.")
+        raise Mismatch(f"{what} should be a NumPy array, got {kind_of(got)}.")
     if got.shape != want.shape:
         raise Mismatch(f"{what} has shape {got.shape}, expected {want.shape}.")
     if got.dtype != want.dtype:
@@ -67,7 +73,7 @@ def expect_close(got, want: float, what: str = "the result", atol=1e-4, rtol=1e-
             )
         got = got.item()
     if isinstance(got, bool) or not isinstance(got, (int, float, np.floating, np.integer)):
-        raise Mismatch(f"{what} should be a number, got {_kind(got)}.")
+        raise Mismatch(f"{what} should be a number, got {kind_of(got)}.")
     got = float(got)
     if np.isnan(got):
         raise Mismatch(f"{what} is NaN.")
@@ -78,6 +84,6 @@ def expect_close(got, want: float, what: str = "the result", atol=1e-4, rtol=1e-
 def expect_equal(got, want, what: str = "the result"):
     """got must equal want exactly (plain Python values)."""
     if type(got) is not type(want):
-        raise Mismatch(f"{what} should be a {type(want).__name__}, got {_kind(got)}.")
+        raise Mismatch(f"{what} should be a {type(want).__name__}, got {kind_of(got)}.")
     if got != want:
         raise Mismatch(f"{what} is {got!r}, expected {want!r}.")
