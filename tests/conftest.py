@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from notebook_facts import compared_counts
 
+from torchcourse.checks import reset_hints
 from torchcourse.manifest import load_course
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,6 +16,14 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def course():
     return load_course(ROOT / "lessons.yml")
+
+
+@pytest.fixture(autouse=True)
+def fresh_hint_ladders():
+    """Each test starts like a new notebook session: no hints shown, nothing passed."""
+    reset_hints()
+    yield
+    reset_hints()
 
 
 def pytest_terminal_summary(terminalreporter):

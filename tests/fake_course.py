@@ -17,7 +17,7 @@ from torchcourse.student import sources_digest
 
 LINES = {
     PASSED: Result("EXID", PASSED, "double(2) is 4.").line(),
-    FAILED: Result("EXID", FAILED, "double(2) should be 4. Hint: multiply by 2.").line(),
+    FAILED: Result("EXID", FAILED, "double(2) should be 4", "multiply by 2.", 1, 3).line(),
     NOT_ATTEMPTED: Result("EXID", NOT_ATTEMPTED).line(),
 }
 

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import nbformat
 
-IGNORE_MARKERS = ("NBVAL_IGNORE_OUTPUT", "nbval-ignore-output")
-SKIP_MARKERS = ("NBVAL_SKIP", "nbval-skip")
+IGNORE_TAG = "nbval-ignore-output"  # a cell tag: learners never see it in the code
+SKIP_TAGS = ("nbval-skip", "skip-execution")
 
 
-def _marked(cell, markers) -> bool:
-    tags = cell.get("metadata", {}).get("tags", [])
-    return any(m in cell.source for m in markers) or any(m in tags for m in markers)
+def _tags(cell) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
 
 
 def code_cells_with_output(path: Path):
@@ -21,11 +20,11 @@ def code_cells_with_output(path: Path):
 
 
 def ignored(cell) -> bool:
-    return _marked(cell, IGNORE_MARKERS)
+    return IGNORE_TAG in _tags(cell)
 
 
 def skipped(cell) -> bool:
-    return _marked(cell, SKIP_MARKERS)
+    return any(tag in _tags(cell) for tag in SKIP_TAGS)
 
 
 def compared_counts(path: Path) -> tuple[int, int]:

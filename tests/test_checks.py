@@ -6,10 +6,20 @@ import math
 
 import pytest
 import torch
-from solution_answers import reference_answer
+from right_answers import RIGHT
+from solution_answers import reference_answer, solution_code_lines
 from wrong_answers import TENSOR_RESULTS, WRONG
 
-from torchcourse.checks import FAILED, NOT_ATTEMPTED, PASSED, REGISTRY, check, load_all, run_check
+from torchcourse.checks import (
+    FAILED,
+    NOT_ATTEMPTED,
+    PASSED,
+    REGISTRY,
+    check,
+    hint,
+    load_all,
+    run_check,
+)
 
 load_all()
 IDS = sorted(REGISTRY)
@@ -83,7 +93,7 @@ def test_spoiled_tensor_results_fail(exercise_id, kind):
     wrong = _mutants(reference_answer(exercise_id))[kind]
     result = run_check(exercise_id, wrong)
     assert result.status == FAILED, f"{kind} passed: {result.line()}"
-    assert "Hint:" in result.line()
+    assert "Hint 1/" in result.line()
 
 
 @pytest.mark.parametrize(
@@ -112,8 +122,83 @@ def test_unknown_exercise_is_a_course_error():
     from torchcourse.errors import CourseError
 
     with pytest.raises(CourseError, match="no exercise '01.ex99'"):
-        check("01.ex99", None)
+        run_check("01.ex99", None)
 
 
 def test_every_exercise_has_typical_mistakes():
     assert set(WRONG) == set(IDS), f"no typical mistakes for {sorted(set(IDS) - set(WRONG))}"
+
+
+@pytest.mark.parametrize(
+    ("exercise_id", "label", "answer"),
+    [(i, label, answer) for i, cases in RIGHT.items() for label, answer in cases],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_alternative_correct_answers_pass(exercise_id, label, answer):
+    result = run_check(exercise_id, answer)
+    assert result.status == PASSED, f"{label}: {result.line()}"
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_every_exercise_has_two_alternative_correct_answers(exercise_id):
+    assert len(RIGHT.get(exercise_id, [])) >= 2, f"{exercise_id}: add answers to right_NN.py"
+
+
+# Hints by degrees
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_every_exercise_has_a_ladder_of_hints(exercise_id):
+    hints = REGISTRY[exercise_id].hints
+    assert len(hints) >= 3, f"{exercise_id}: a nudge, a more specific hint, then the code"
+    assert len(set(hints)) == len(hints), f"{exercise_id}: two rungs say the same"
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_no_solution_code_before_the_last_rung_or_in_a_failure(exercise_id):
+    """Early rungs and what-is-wrong messages never quote the reference answer's code."""
+    code = solution_code_lines(exercise_id)
+    hints = REGISTRY[exercise_id].hints
+    texts = [("rung", h) for h in hints[:-1]]
+    for label, answer, _ in WRONG.get(exercise_id, []):
+        texts.append((f"failure for {label!r}", run_check(exercise_id, answer).message))
+    for where, text in texts:
+        for line in code:
+            assert line not in text, f"{exercise_id}: the {where} gives away `{line}`"
+
+
+def test_each_failure_shows_the_next_rung_then_stays_on_the_last():
+    exercise_id = IDS[0]
+    hints = REGISTRY[exercise_id].hints
+    seen = [run_check(exercise_id, None) for _ in range(len(hints) + 1)]
+    assert [r.rung for r in seen] == [*range(1, len(hints) + 1), len(hints)]
+    assert [r.hint for r in seen[: len(hints)]] == list(hints)
+    assert f'hint("{exercise_id}")' in seen[0].line(), "the learner is told how to get more"
+    assert 'hint("' not in seen[-1].line(), "no promise of a next rung after the last"
+
+
+def test_hint_prints_the_next_rung_on_demand(capsys):
+    exercise_id = IDS[0]
+    hints = REGISTRY[exercise_id].hints
+    hint(exercise_id)
+    run_check(exercise_id, None)
+    hint(exercise_id)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and hints[0] in lines[0] and hints[2] in lines[1], lines
+
+
+def test_a_learner_who_passed_gets_no_hint(capsys):
+    exercise_id = IDS[0]
+    run_check(exercise_id, None)
+    assert run_check(exercise_id, reference_answer(exercise_id)).status == PASSED
+    hint(exercise_id)
+    out = capsys.readouterr().out
+    assert "no hint needed" in out
+    assert not any(h in out for h in REGISTRY[exercise_id].hints)
+
+
+def test_the_pass_and_not_attempted_lines_carry_no_hint():
+    exercise_id = IDS[0]
+    for answer in (reference_answer(exercise_id), _stub):
+        line = run_check(exercise_id, answer).line()
+        assert "Hint" not in line and not any(h in line for h in REGISTRY[exercise_id].hints)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import torch
 
 from torchcourse import cli, verify
-from torchcourse.device import pick_device
-from torchcourse.errors import CourseError
 from torchcourse.manifest import load_course
 
 
@@ -39,21 +36,6 @@ def test_forcing_cuda_without_a_gpu_is_one_line(monkeypatch, capsys):
     assert cli.main(["verify", "--device", "cuda", "01"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no usable CUDA GPU" in err
-
-
-@pytest.mark.parametrize(
-    ("value", "words"), [("cuda", "no usable CUDA GPU"), ("tpu", "not a device")]
-)
-def test_pick_device_refuses_what_it_cannot_do(monkeypatch, value, words):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setenv("TORCHCOURSE_DEVICE", value)
-    with pytest.raises(CourseError, match=words):
-        pick_device()
-
-
-def test_pick_device_can_force_the_cpu(monkeypatch):
-    monkeypatch.setenv("TORCHCOURSE_DEVICE", "cpu")
-    assert pick_device() == torch.device("cpu")
 
 
 def test_verify_records_each_notebook(monkeypatch, tmp_path, capsys):

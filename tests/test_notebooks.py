@@ -10,10 +10,12 @@ import pytest
 from notebook_facts import code_cells_with_output, compared_counts, ignored, skipped
 
 from torchcourse.manifest import load_course
+from torchcourse.setup_cell import TAG, first_code_cell, setup_source
 from torchcourse.student import BEGIN, is_stale
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSONS = load_course(ROOT / "lessons.yml").lessons
+COURSE = load_course(ROOT / "lessons.yml")
+LESSONS = COURSE.lessons
 NOTEBOOKS = [rel for lesson in LESSONS for rel in (lesson.solution, lesson.notebook)]
 MIN_COMPARED = 0.80
 
@@ -49,7 +51,7 @@ def test_ignored_output_cells_assert_what_matters(rel):
         assert not skipped(cell), f"{rel}: a skipped cell is not verified:\n{cell.source}"
         if ignored(cell):
             assert re.search(r"^\s*assert\b", cell.source, re.MULTILINE), (
-                f"{rel}: this NBVAL_IGNORE_OUTPUT cell asserts nothing:\n{cell.source}"
+                f"{rel}: this cell tagged nbval-ignore-output asserts nothing:\n{cell.source}"
             )
 
 
@@ -81,3 +83,22 @@ def test_lesson_has_legacy_box_and_summary(lesson):
     text = (ROOT / lesson.solution).read_text(encoding="utf-8")
     assert "You will see this in older code" in text
     assert "## Summary" in text
+
+
+@pytest.mark.parametrize("rel", NOTEBOOKS)
+def test_no_test_tooling_shows_in_a_notebook(rel):
+    """Learners see no tooling noise: nbval is driven by cell tags, never by comments."""
+    for cell in nbformat.read(ROOT / rel, as_version=4).cells:
+        assert "nbval" not in cell.source.lower(), f"{rel}: a cell mentions nbval:\n{cell.source}"
+
+
+@pytest.mark.parametrize("rel", NOTEBOOKS)
+def test_notebook_opens_with_the_generated_setup_cell(rel):
+    cell = first_code_cell(nbformat.read(ROOT / rel, as_version=4))
+    assert cell is not None and TAG in cell.metadata.get("tags", []), (
+        f"{rel}: the first code cell must be the setup cell: run `python -m torchcourse chapters`"
+    )
+    assert cell.source == setup_source(COURSE), (
+        f"{rel}: the setup cell is out of date: run `python -m torchcourse chapters`"
+    )
+    assert not cell.get("outputs"), f"{rel}: the setup cell printed something in a checkout"

@@ -14,6 +14,7 @@ from nbclient import NotebookClient
 from torchcourse.errors import CourseError
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
+from torchcourse.setup_cell import sync_setup_cell
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 _REGION = re.compile(
@@ -106,12 +107,29 @@ def write_chapter(lesson: Lesson, root: Path, force: bool = False, rerun: bool =
     return "written"
 
 
-def execute_solution(lesson: Lesson, root: Path) -> None:
-    """Re-run a solution notebook in place so its stored outputs are fresh."""
+def execute_solution(lesson: Lesson, root: Path, nb: nbformat.NotebookNode | None = None) -> None:
+    """Re-run a solution notebook (or nb, its new version) so its stored outputs are fresh."""
     path = root / lesson.solution
-    nb = nbformat.read(path, as_version=4)
+    nb = nb or nbformat.read(path, as_version=4)
     execute(nb, path.parent, timeout=max(600, 3 * lesson.max_seconds_cpu))
     nbformat.write(nb, path)
+
+
+def refresh_setup_cell(lesson: Lesson, course: Course, root: Path) -> str:
+    """Give the solution notebook the current setup cell; run it again if the cell was new."""
+    path = root / lesson.solution
+    if not path.is_file():
+        raise CourseError(
+            f"{lesson.solution} is missing: lessons.yml names it as the source of lesson "
+            f"{lesson.id} (restore it with git, or fix the path in lessons.yml)."
+        )
+    nb = nbformat.read(path, as_version=4)
+    change = sync_setup_cell(nb, course)
+    if change == "inserted":
+        execute_solution(lesson, root, nb)
+    elif change == "updated":
+        nbformat.write(nb, path)
+    return change
 
 
 def write_chapters(
@@ -125,7 +143,11 @@ def write_chapters(
     root = root or course_root()
     lessons = [course.lesson(k) for k in keys] if keys else course.lessons
     for lesson in lessons:
-        if with_solutions:
+        change = refresh_setup_cell(lesson, course, root)
+        if change:
+            print(f"{lesson.solution}: setup cell {change}")
+        if with_solutions and change != "inserted":
             execute_solution(lesson, root)
             print(f"{lesson.solution}: executed")
-        print(f"{lesson.notebook}: {write_chapter(lesson, root, force, rerun=with_solutions)}")
+        rerun = with_solutions or bool(change)
+        print(f"{lesson.notebook}: {write_chapter(lesson, root, force, rerun=rerun)}")

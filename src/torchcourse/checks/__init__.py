@@ -1,4 +1,5 @@
-"""Self-checks for the exercises: `check("03.ex2", my_function)` prints one line.
+"""Self-checks for the exercises: `check("03.ex2", my_function)` prints one line;
+`hint("03.ex2")` prints the next hint.
 
 Each chapter's checkers live in a module named chNN.py here and register themselves.
 """
@@ -15,6 +16,9 @@ from torchcourse.checks.core import (
     Result,
     check,
     exercise,
+    hint,
+    known_state,
+    reset_hints,
     run_check,
 )
 
@@ -27,7 +31,10 @@ __all__ = [
     "Result",
     "check",
     "exercise",
+    "hint",
+    "known_state",
     "load_all",
+    "reset_hints",
     "run_check",
 ]
 

@@ -4,6 +4,7 @@ import torch
 
 from torchcourse.checks.core import Mismatch, exercise
 from torchcourse.checks.expect import call, expect_tensor
+from torchcourse.i18n import N_
 
 
 def _show(x: torch.Tensor) -> str:
@@ -13,7 +14,10 @@ def _show(x: torch.Tensor) -> str:
     return str([round(v, 2) for v in x.tolist()])
 
 
-@exercise("00.ex1", hint="multiply the whole tensor by 9 / 5, then add 32: celsius * 9 / 5 + 32.")
+@exercise(
+    "00.ex1",
+    hints=[N_("multiply the whole tensor by 9 / 5, then add 32: celsius * 9 / 5 + 32.")],
+)
 def _fahrenheit(answer):
     generator = torch.Generator().manual_seed(0)
     cases = [
@@ -30,7 +34,10 @@ def _fahrenheit(answer):
     return "right values, shape and dtype for 3 inputs."
 
 
-@exercise("00.ex2", hint="loop with `while x.abs().sum() < limit:` and inside it `x = x * 3`.")
+@exercise(
+    "00.ex2",
+    hints=[N_("loop with `while x.abs().sum() < limit:` and inside it `x = x * 3`.")],
+)
 def _triple_until(answer):
     cases = [
         (torch.tensor([2.0, 1.0]), 27, 2),  # reaches the limit exactly after two steps

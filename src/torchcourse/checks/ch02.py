@@ -5,13 +5,17 @@ import torch
 
 from torchcourse.checks.core import Mismatch, exercise
 from torchcourse.checks.expect import call, expect_array, expect_tensor
+from torchcourse.i18n import N_
 
 
 def _array(dtype=np.float64):
     return np.arange(1, 7, dtype=dtype).reshape(2, 3)
 
 
-@exercise("02.ex1", hint="torch.from_numpy(a) wraps the array's memory without copying.")
+@exercise(
+    "02.ex1",
+    hints=[N_("torch.from_numpy(a) wraps the array's memory without copying.")],
+)
 def _shared_tensor(answer):
     a = _array()
     t = call(answer, a)
@@ -22,7 +26,7 @@ def _shared_tensor(answer):
     return "the tensor sees changes made to the array."
 
 
-@exercise("02.ex2", hint="torch.tensor(a) always copies the data.")
+@exercise("02.ex2", hints=[N_("torch.tensor(a) always copies the data.")])
 def _independent_tensor(answer):
     a = _array(np.int32)
     t = call(answer, a)
@@ -33,7 +37,10 @@ def _independent_tensor(answer):
     return "same values and dtype, its own memory."
 
 
-@exercise("02.ex3", hint="torch.from_numpy(a).float() or torch.tensor(a, dtype=torch.float32).")
+@exercise(
+    "02.ex3",
+    hints=[N_("torch.from_numpy(a).float() or torch.tensor(a, dtype=torch.float32).")],
+)
 def _float32_tensor(answer):
     a = _array() / 3
     t = call(answer, a)
@@ -41,7 +48,10 @@ def _float32_tensor(answer):
     return "float64 in, float32 out."
 
 
-@exercise("02.ex4", hint="write into the array you were given: np.add(a, 1, out=a) or a += 1.")
+@exercise(
+    "02.ex4",
+    hints=[N_("write into the array you were given: np.add(a, 1, out=a) or a += 1.")],
+)
 def _add_one_in_place(answer):
     a = _array()
     before = a.copy()
@@ -52,7 +62,7 @@ def _add_one_in_place(answer):
     return "the caller's array changed in place."
 
 
-@exercise("02.ex5", hint="t.detach().cpu().numpy() works for every tensor.")
+@exercise("02.ex5", hints=[N_("t.detach().cpu().numpy() works for every tensor.")])
 def _to_numpy(answer):
     for t in (torch.arange(4.0, requires_grad=True) * 2, torch.arange(6).reshape(2, 3)):
         want = t.detach().cpu().numpy().copy()

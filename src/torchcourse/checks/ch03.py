@@ -4,6 +4,7 @@ import torch
 
 from torchcourse.checks.core import Mismatch, exercise
 from torchcourse.checks.expect import call, expect_close, expect_tensor
+from torchcourse.i18n import N_
 
 
 def _random(*shape, dtype=torch.float32, seed=3):
@@ -34,7 +35,10 @@ def _untouched(x, before, requires_grad=False):
         raise Mismatch("your function changed the values of the caller's x.")
 
 
-@exercise("03.ex1", hint="with s = torch.sigmoid(x), the derivative is s * (1 - s).")
+@exercise(
+    "03.ex1",
+    hints=[N_("with s = torch.sigmoid(x), the derivative is s * (1 - s).")],
+)
 def _sigmoid_grad(answer):
     cases = [
         torch.linspace(-10, 10, 21),
@@ -91,7 +95,10 @@ def _vjp_cases():
     ]
 
 
-@exercise("03.ex2", hint="x = x.detach().requires_grad_(); f(x).backward(v); return x.grad.")
+@exercise(
+    "03.ex2",
+    hints=[N_("x = x.detach().requires_grad_(); f(x).backward(v); return x.grad.")],
+)
 def _vjp(answer):
     for name, f, x, v in _vjp_cases():
         want = torch.autograd.functional.vjp(f, x.detach(), v)[1]
@@ -112,8 +119,12 @@ _ELEMENTWISE = [
 
 @exercise(
     "03.ex3",
-    hint="on x = x.detach().requires_grad_(), call f(x).sum().backward(); "
-    "x.grad then holds f'(x) for every element.",
+    hints=[
+        N_(
+            "on x = x.detach().requires_grad_(), call f(x).sum().backward(); "
+            "x.grad then holds f'(x) for every element."
+        )
+    ],
 )
 def _derivative(answer):
     shapes = [(7,), (2, 3), (2, 2, 2)]
@@ -182,8 +193,12 @@ def _diagnose_batches(got, want, stale):
 
 @exercise(
     "03.ex4",
-    hint="in the loop: w.grad = None, then loss_fn(w, batch).backward(), then "
-    "keep w.grad; torch.stack the list at the end.",
+    hints=[
+        N_(
+            "in the loop: w.grad = None, then loss_fn(w, batch).backward(), then "
+            "keep w.grad; torch.stack the list at the end."
+        )
+    ],
 )
 def _per_batch_grads(answer):
     for name, loss_fn, w0, batches, stale in _loss_cases():
@@ -260,9 +275,13 @@ def _f64(*values):
 
 @exercise(
     "03.ex5",
-    hint="x = x.detach().requires_grad_(); f(x).backward(); then for each element i, "
-    "step = zeros with h at i, numeric[i] = (f(x + step) - f(x - step)) / (2 * h); "
-    "return (x.grad - numeric).abs().max().item().",
+    hints=[
+        N_(
+            "x = x.detach().requires_grad_(); f(x).backward(); then for each element i, "
+            "step = zeros with h at i, numeric[i] = (f(x + step) - f(x - step)) / (2 * h); "
+            "return (x.grad - numeric).abs().max().item()."
+        )
+    ],
 )
 def _gradient_error(answer):
     cube = _f64([1.0, 2.0], [3.0, -1.0])

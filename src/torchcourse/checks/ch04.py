@@ -9,6 +9,7 @@ from torch import nn
 
 from torchcourse.checks.core import Mismatch, exercise
 from torchcourse.checks.expect import expect_callable, expect_tensor, kind_of
+from torchcourse.i18n import N_
 
 LENET_SHAPES = [
     (6, 1, 5, 5),
@@ -69,8 +70,12 @@ def _forward(model: nn.Module, x: torch.Tensor, what: str) -> torch.Tensor:
 
 @exercise(
     "04.ex1",
-    hint="in __init__: super().__init__(), then self.fc1 = nn.Linear(n_in, "
-    "n_hidden) and self.fc2 = nn.Linear(n_hidden, n_out); forward: fc2(relu(fc1(x))).",
+    hints=[
+        N_(
+            "in __init__: super().__init__(), then self.fc1 = nn.Linear(n_in, "
+            "n_hidden) and self.fc2 = nn.Linear(n_hidden, n_out); forward: fc2(relu(fc1(x)))."
+        )
+    ],
 )
 def _two_layer_net(answer):
     for sizes in [(4, 8, 3), (5, 2, 1), (1, 6, 6)]:
@@ -126,8 +131,12 @@ class _Shared(nn.Module):
 
 @exercise(
     "04.ex2",
-    hint="add up p.numel() over model.parameters() where p.requires_grad; "
-    "len(list(...)) counts tensors, not numbers, and state_dict() also holds buffers.",
+    hints=[
+        N_(
+            "add up p.numel() over model.parameters() where p.requires_grad; "
+            "len(list(...)) counts tensors, not numbers, and state_dict() also holds buffers."
+        )
+    ],
 )
 def _count_parameters(answer):
     frozen = _ClassicNet()
@@ -157,8 +166,12 @@ def _count_parameters(answer):
 
 @exercise(
     "04.ex3",
-    hint="nn.Sequential(conv, ReLU, MaxPool2d(2), conv, ReLU, MaxPool2d(2), "
-    "nn.Flatten(), Linear, ReLU, Linear, ReLU, Linear): every step is a module.",
+    hints=[
+        N_(
+            "nn.Sequential(conv, ReLU, MaxPool2d(2), conv, ReLU, MaxPool2d(2), "
+            "nn.Flatten(), Linear, ReLU, Linear, ReLU, Linear): every step is a module."
+        )
+    ],
 )
 def _classic_sequential(answer):
     with torch.random.fork_rng(devices=[]):
@@ -178,8 +191,12 @@ def _classic_sequential(answer):
 
 @exercise(
     "04.ex4",
-    hint="use an nn.Dropout(p) module between the ReLU and fc2: it is active "
-    "in train() and does nothing in eval(); F.dropout needs training=self.training.",
+    hints=[
+        N_(
+            "use an nn.Dropout(p) module between the ReLU and fc2: it is active "
+            "in train() and does nothing in eval(); F.dropout needs training=self.training."
+        )
+    ],
 )
 def _dropout_mlp(answer):
     for p in (0.5, 0.2):
@@ -231,8 +248,12 @@ class _Trap:
 
 @exercise(
     "04.ex5",
-    hint="model = build(); model.load_state_dict(torch.load(path, "
-    "weights_only=True)); model.eval(); return model.",
+    hints=[
+        N_(
+            "model = build(); model.load_state_dict(torch.load(path, "
+            "weights_only=True)); model.eval(); return model."
+        )
+    ],
 )
 def _load_weights(answer):
     def build():

@@ -9,6 +9,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from torchcourse.checks.core import Mismatch, exercise
 from torchcourse.checks.expect import call, expect_callable, expect_tensor, kind_of
+from torchcourse.i18n import N_
 
 
 def _randn(*shape, seed=1, scale=1.0):
@@ -34,8 +35,12 @@ def _expect_float(got, want: float, what: str, tol=1e-5) -> None:
 
 @exercise(
     "05.ex1",
-    hint="loss_i = logsumexp(logits[i]) - logits[i, targets[i]] (or "
-    "-F.log_softmax(logits, 1) picked at the targets); then mean, sum or nothing.",
+    hints=[
+        N_(
+            "loss_i = logsumexp(logits[i]) - logits[i, targets[i]] (or "
+            "-F.log_softmax(logits, 1) picked at the targets); then mean, sum or nothing."
+        )
+    ],
 )
 def _cross_entropy(answer):
     cases = [
@@ -85,8 +90,12 @@ def _regression_params():
 
 @exercise(
     "05.ex2",
-    hint="with torch.no_grad(): for each p with a grad, p -= lr * p.grad; then "
-    "p.grad.zero_() (or p.grad = None); skip parameters whose grad is None.",
+    hints=[
+        N_(
+            "with torch.no_grad(): for each p with a grad, p -= lr * p.grad; then "
+            "p.grad.zero_() (or p.grad = None); skip parameters whose grad is None."
+        )
+    ],
 )
 def _sgd_step(answer):
     params = _regression_params()
@@ -142,8 +151,12 @@ def _reference_step(model, optimizer, x, y, stale: bool):
 
 @exercise(
     "05.ex3",
-    hint="optimizer.zero_grad(); loss = loss_fn(model(x), y); loss.backward(); "
-    "optimizer.step(); return loss.item().",
+    hints=[
+        N_(
+            "optimizer.zero_grad(); loss = loss_fn(model(x), y); loss.backward(); "
+            "optimizer.step(); return loss.item()."
+        )
+    ],
 )
 def _train_step(answer):
     x, y = _randn(5, 3, seed=9), _randn(5, 2, seed=10)
@@ -196,8 +209,12 @@ def _bowl(param):
 
 @exercise(
     "05.ex4",
-    hint="inside torch.no_grad(): velocity.mul_(momentum).add_(param.grad), then "
-    "param -= lr * velocity; both change in place.",
+    hints=[
+        N_(
+            "inside torch.no_grad(): velocity.mul_(momentum).add_(param.grad), then "
+            "param -= lr * velocity; both change in place."
+        )
+    ],
 )
 def _momentum_step(answer):
     expect_callable(answer)
@@ -271,8 +288,12 @@ def _reference_epoch(model, loader, loss_fn, optimizer):
 
 @exercise(
     "05.ex5",
-    hint="model.train(); per batch: move to device, zero_grad, loss, backward, "
-    "step, total += loss.item() * len(xb); return total / len(loader.dataset).",
+    hints=[
+        N_(
+            "model.train(); per batch: move to device, zero_grad, loss, backward, "
+            "step, total += loss.item() * len(xb); return total / len(loader.dataset)."
+        )
+    ],
 )
 def _train_epoch(answer):
     expect_callable(answer)

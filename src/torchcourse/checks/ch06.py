@@ -10,6 +10,7 @@ from torch import nn
 
 from torchcourse.checks.core import Mismatch, exercise
 from torchcourse.checks.expect import call, expect_array, expect_close, expect_tensor
+from torchcourse.i18n import N_
 
 PARAM_NAMES = ("wh", "bh", "wout", "bout")
 
@@ -37,8 +38,12 @@ def _autograd_reference(x, y, params):
 
 @exercise(
     "06.ex1",
-    hint="compute s = torch.sigmoid(z) first, then return s * (1 - s); "
-    "a * (1 - a) is the slope only when a is already the sigmoid's output.",
+    hints=[
+        N_(
+            "compute s = torch.sigmoid(z) first, then return s * (1 - s); "
+            "a * (1 - a) is the slope only when a is already the sigmoid's output."
+        )
+    ],
 )
 def _sigmoid_grad(answer):
     cases = [
@@ -58,9 +63,13 @@ def _sigmoid_grad(answer):
 
 @exercise(
     "06.ex2",
-    hint="with d_out = (output - y) * output * (1 - output): d_wout = hidden.T @ d_out, "
-    "d_bout = d_out.sum(axis=0, keepdims=True), then the same one layer down with "
-    "d_hidden = (d_out @ wout.T) * hidden * (1 - hidden).",
+    hints=[
+        N_(
+            "with d_out = (output - y) * output * (1 - output): d_wout = hidden.T @ d_out, "
+            "d_bout = d_out.sum(axis=0, keepdims=True), then the same one layer down with "
+            "d_hidden = (d_out @ wout.T) * hidden * (1 - hidden)."
+        )
+    ],
 )
 def _numpy_gradients(answer):
     for n_examples, n_in, n_hidden, seed in [(3, 4, 3, 0), (5, 2, 4, 1), (1, 6, 2, 2)]:
@@ -96,8 +105,13 @@ def _numpy_gradients(answer):
 
 @exercise(
     "06.ex3",
-    hint="output = sigmoid(hidden @ wout + bout) (with the bias), and bh moves by the sum of "
-    "d_hidden over the examples, not of d_output; update with -= so the tensors change in place.",
+    hints=[
+        N_(
+            "output = sigmoid(hidden @ wout + bout) (with the bias), and bh moves by the sum of "
+            "d_hidden over the examples, not of d_output; "
+            "update with -= so the tensors change in place."
+        )
+    ],
 )
 def _fixed_step(answer):
     lr = 0.5
@@ -120,8 +134,12 @@ def _fixed_step(answer):
 
 @exercise(
     "06.ex4",
-    hint="(logits.argmax(dim=1) == labels).float().mean().item() is the fraction of rows "
-    "whose largest logit sits at the label.",
+    hints=[
+        N_(
+            "(logits.argmax(dim=1) == labels).float().mean().item() is the fraction of rows "
+            "whose largest logit sits at the label."
+        )
+    ],
 )
 def _accuracy(answer):
     generator = torch.Generator().manual_seed(6)
@@ -174,8 +192,12 @@ def _same(params, others):
 
 @exercise(
     "06.ex5",
-    hint="for each batch in order: optimizer.zero_grad(), loss = loss_fn(model(xb), yb), "
-    "loss.backward(), optimizer.step(); collect loss.item() and return their mean.",
+    hints=[
+        N_(
+            "for each batch in order: optimizer.zero_grad(), loss = loss_fn(model(xb), yb), "
+            "loss.backward(), optimizer.step(); collect loss.item() and return their mean."
+        )
+    ],
 )
 def _train_epoch(answer):
     model, x, y = _epoch_problem()

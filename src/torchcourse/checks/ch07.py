@@ -7,6 +7,7 @@ from torch import nn
 from torchcourse import lenet
 from torchcourse.checks.core import Mismatch, exercise
 from torchcourse.checks.expect import call, expect_tensor
+from torchcourse.i18n import N_
 
 
 def _uint8_images(*shape, seed=7):
@@ -16,8 +17,12 @@ def _uint8_images(*shape, seed=7):
 
 @exercise(
     "07.ex1",
-    hint="images.float() / 255 gives [0, 1]; subtract 0.1307, divide by 0.3081, "
-    "then .unsqueeze(1) adds the channel dimension.",
+    hints=[
+        N_(
+            "images.float() / 255 gives [0, 1]; subtract 0.1307, divide by 0.3081, "
+            "then .unsqueeze(1) adds the channel dimension."
+        )
+    ],
 )
 def _normalize(answer):
     for shape in [(5, 28, 28), (1, 28, 28), (3, 4, 6)]:
@@ -60,9 +65,13 @@ def _eval_data(n, correct):
 
 @exercise(
     "07.ex2",
-    hint="model.eval(), then under torch.no_grad() loop over slices "
-    "images[i:i + batch_size], count (logits.argmax(1) == labels).sum().item() and divide "
-    "by len(images) at the end.",
+    hints=[
+        N_(
+            "model.eval(), then under torch.no_grad() loop over slices "
+            "images[i:i + batch_size], count (logits.argmax(1) == labels).sum().item() and divide "
+            "by len(images) at the end."
+        )
+    ],
 )
 def _evaluate(answer):
     for n, correct, batch_size in [(2500, 1734, 1000), (50, 13, 7)]:
@@ -143,9 +152,13 @@ def _lenet_inputs(n):
 
 @exercise(
     "07.ex3",
-    hint="conv1 = Conv2d(1, 6, 5, padding=2), conv2 = Conv2d(6, 16, 5), then "
-    "Linear 400->120->84->10; ReLU after every layer but the last, 2x2 max pooling after "
-    "each convolution, and return raw scores.",
+    hints=[
+        N_(
+            "conv1 = Conv2d(1, 6, 5, padding=2), conv2 = Conv2d(6, 16, 5), then "
+            "Linear 400->120->84->10; ReLU after every layer but the last, 2x2 max pooling after "
+            "each convolution, and return raw scores."
+        )
+    ],
 )
 def _lenet5(answer):
     if isinstance(answer, nn.Module):
@@ -221,8 +234,13 @@ def _lenet5(answer):
 
 @exercise(
     "07.ex4",
-    hint="count each (label, prediction) pair: torch.bincount(labels * "
-    "num_classes + predictions, minlength=num_classes**2).reshape(num_classes, num_classes).",
+    hints=[
+        N_(
+            "count each (label, prediction) pair: torch.bincount(labels * "
+            "num_classes + predictions, minlength=num_classes**2)"
+            ".reshape(num_classes, num_classes)."
+        )
+    ],
 )
 def _confusion_matrix(answer):
     generator = torch.Generator().manual_seed(2)

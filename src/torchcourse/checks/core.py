@@ -1,4 +1,9 @@
-"""The check machinery: a registry of exercises and `check`, which prints one line."""
+"""The check machinery: a registry of exercises, `check` (one line) and `hint` (the next rung).
+
+A check runs the learner's answer under PyTorch's defaults (grad mode on, float32, no anomaly
+detection, fixed seeds) and gives the learner's session back as it was: its global settings
+and its random-number streams. So the verdict depends on the answer alone.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,20 @@ import contextlib
 import importlib
 import importlib.util
 import io
+import random
+import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import torch
+
 from torchcourse.errors import CourseError
+from torchcourse.i18n import _
 
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
+_ID = re.compile(r"^\d\d\.ex\d+$")
 
 
 class Mismatch(Exception):
@@ -22,7 +34,7 @@ class Mismatch(Exception):
 @dataclass(frozen=True)
 class Exercise:
     id: str
-    hint: str
+    hints: tuple[str, ...]  # a nudge first, code last (English; translated when shown)
     verify: Callable[[object], str | None]
 
 
@@ -30,36 +42,69 @@ class Exercise:
 class Result:
     exercise_id: str
     status: str
-    message: str = ""
+    message: str = ""  # passed: a note; failed: what is wrong (never the solution)
+    hint: str = ""  # failed: the rung of the hint ladder this failure shows
+    rung: int = 0
+    rungs: int = 0
 
     def line(self) -> str:
         """The one line the learner sees."""
         if self.status == PASSED:
-            return f"✅ {self.exercise_id} passed{': ' + self.message if self.message else '.'}"
+            if self.message:
+                return _("✅ {id} passed: {note}").format(id=self.exercise_id, note=self.message)
+            return _("✅ {id} passed.").format(id=self.exercise_id)
         if self.status == NOT_ATTEMPTED:
-            return (
-                f"⏳ {self.exercise_id} not attempted yet: replace the `raise "
-                "NotImplementedError` line with your code, run that cell, then this one."
-            )
-        return f"❌ {self.exercise_id} failed: {self.message}"
+            return _(
+                "⏳ {id} not attempted yet: replace the `raise NotImplementedError` line with "
+                "your code, run that cell, then this one."
+            ).format(id=self.exercise_id)
+        return _("❌ {id} failed: {problem}. {hint}").format(
+            id=self.exercise_id, problem=self.message, hint=_hint_text(self)
+        )
+
+
+def _hint_text(result: Result) -> str:
+    text = _("Hint {rung}/{rungs}: {hint}").format(
+        rung=result.rung, rungs=result.rungs, hint=result.hint
+    )
+    if result.rung < result.rungs:
+        text += " " + _('(`hint("{id}")` gives the next one.)').format(id=result.exercise_id)
+    return text
 
 
 REGISTRY: dict[str, Exercise] = {}
+_hints_shown: dict[str, int] = {}  # exercise id -> rungs of its ladder shown this session
+_passed: set[str] = set()
 
 
-def exercise(exercise_id: str, hint: str):
+def exercise(exercise_id: str, hints: Sequence[str]):
     """Register `verify(answer)` as the checker of exercise_id (e.g. "03.ex2").
 
-    verify raises Mismatch for a wrong answer and may return a short note for the pass line.
+    hints is the ladder, a conceptual nudge first and the code-level hint last. verify raises
+    Mismatch for a wrong answer and may return a short note for the pass line.
     """
+    if not hints or any(not isinstance(h, str) or not h.strip() for h in hints):
+        raise ValueError(f"exercise {exercise_id} needs a ladder of non-empty hints")
 
     def register(verify: Callable[[object], str | None]):
         if exercise_id in REGISTRY:
             raise ValueError(f"exercise {exercise_id} is registered twice")
-        REGISTRY[exercise_id] = Exercise(exercise_id, hint, verify)
+        REGISTRY[exercise_id] = Exercise(exercise_id, tuple(hints), verify)
         return verify
 
     return register
+
+
+def reset_hints() -> None:
+    """Forget which hints were shown and which exercises passed (a fresh session)."""
+    _hints_shown.clear()
+    _passed.clear()
+
+
+def _next_rung(ex: Exercise) -> int:
+    rung = min(_hints_shown.get(ex.id, 0) + 1, len(ex.hints))
+    _hints_shown[ex.id] = rung
+    return rung
 
 
 def _one_line(text: str) -> str:
@@ -71,38 +116,167 @@ def _sentence(text: object) -> str:
     return _one_line(text).rstrip(".")
 
 
+def _describe(err: BaseException) -> str:
+    """An exception's message, even when its __str__ itself fails."""
+    try:
+        return _sentence(err)
+    except Exception:
+        return _("(its message could not be shown)")
+
+
 def _import_chapter(exercise_id: str) -> None:
     """Import the checkers of the exercise's chapter (checks/chNN.py), if there is one."""
     module = f"{__package__}.ch{exercise_id.split('.')[0]}"
-    if exercise_id[:2].isdigit() and importlib.util.find_spec(module) is not None:
+    if importlib.util.find_spec(module) is not None:
         importlib.import_module(module)
 
 
-def run_check(exercise_id: str, answer: object) -> Result:
-    """Check answer against exercise_id without printing; never raises for a bad answer."""
-    _import_chapter(exercise_id)
+def find_exercise(exercise_id: object) -> Exercise:
+    """The registered exercise; a CourseError that says how to write the id otherwise."""
+    if not isinstance(exercise_id, str):
+        raise CourseError(
+            _(
+                'the first argument must be the exercise id in quotes, such as "03.ex2", '
+                "not {kind}: copy it from the exercise's heading."
+            ).format(kind=type(exercise_id).__name__)
+        )
+    if _ID.match(exercise_id):
+        _import_chapter(exercise_id)
     if exercise_id not in REGISTRY:
-        raise CourseError(f"there is no exercise {exercise_id!r}: check the id in this cell.")
-    ex = REGISTRY[exercise_id]
+        raise CourseError(
+            _("there is no exercise {id}: check the id in this cell.").format(id=repr(exercise_id))
+        )
+    return REGISTRY[exercise_id]
+
+
+@contextlib.contextmanager
+def known_state() -> Iterator[None]:
+    """PyTorch's defaults and fixed seeds inside; the learner's session untouched outside.
+
+    Covers grad and inference mode, the default dtype and device, anomaly detection,
+    deterministic algorithms, autocast on the CPU, NumPy's error handling, and the random
+    streams of Python, NumPy and torch (on the CPU and an initialised CUDA GPU).
+    """
+    saved_dtype = torch.get_default_dtype()
+    saved_device = torch.get_default_device()
+    anomaly = (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled())
+    deterministic = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    try:
+        with (
+            torch.random.fork_rng(devices=cuda),
+            torch.inference_mode(False),
+            torch.enable_grad(),
+            torch.autocast("cpu", enabled=False),
+            np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"),
+        ):
+            torch.set_default_dtype(torch.float32)
+            torch.set_default_device(None)
+            torch.autograd.set_detect_anomaly(False)
+            torch.use_deterministic_algorithms(False)
+            torch.manual_seed(0)
+            np.random.seed(0)
+            random.seed(0)
+            yield
+    finally:
+        torch.set_default_dtype(saved_dtype)
+        torch.set_default_device(None if saved_device.type == "cpu" else saved_device)
+        torch.autograd.set_detect_anomaly(*anomaly)
+        torch.use_deterministic_algorithms(deterministic[0], warn_only=deterministic[1])
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+def _stub_raised(err: NotImplementedError) -> bool:
+    """The generated stub (or a bare `raise NotImplementedError`), not torch's own error."""
+    text = _describe(err)
+    return not text or "replace this line with your code" in text
+
+
+def _failed(ex: Exercise, problem: str) -> Result:
+    _passed.discard(ex.id)
+    rung = _next_rung(ex)
+    return Result(ex.id, FAILED, problem, _(ex.hints[rung - 1]), rung, len(ex.hints))
+
+
+def run_check(exercise_id: str, answer: object) -> Result:
+    """Check answer against exercise_id without printing; never raises for a bad answer.
+
+    Raises CourseError when exercise_id names no exercise.
+    """
+    ex = find_exercise(exercise_id)
     try:
         # The learner's prints and warnings would break the one-line promise: hold them back.
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        with (
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+            warnings.catch_warnings(),
+            known_state(),
+        ):
             warnings.simplefilter("ignore")
             note = ex.verify(answer)
-    except NotImplementedError:
-        return Result(exercise_id, NOT_ATTEMPTED)
-    except Mismatch as wrong:
-        return Result(exercise_id, FAILED, f"{_sentence(wrong)}. Hint: {_one_line(ex.hint)}")
-    except RecursionError:
-        return Result(
-            exercise_id, FAILED, _one_line(f"your code recursed forever. Hint: {ex.hint}")
+    except KeyboardInterrupt:  # the stop button stops the cell
+        raise
+    except NotImplementedError as err:
+        if _stub_raised(err):
+            return Result(ex.id, NOT_ATTEMPTED)
+        return _failed(
+            ex, _("your code raised NotImplementedError: {error}").format(error=_describe(err))
         )
-    except Exception as err:  # the learner's code raised: report it, never a traceback
-        message = f"your code raised {type(err).__name__}: {_sentence(err)}"
-        return Result(exercise_id, FAILED, f"{message}. Hint: {_one_line(ex.hint)}")
-    return Result(exercise_id, PASSED, _one_line(note or ""))
+    except Mismatch as wrong:
+        return _failed(ex, _describe(wrong))
+    except RecursionError:
+        return _failed(ex, _("your code recursed forever"))
+    except SystemExit:
+        return _failed(ex, _("your code called exit(), which would stop the notebook's kernel"))
+    except BaseException as err:  # the learner's code raised: report it, never a traceback
+        return _failed(
+            ex,
+            _("your code raised {error_type}: {error}").format(
+                error_type=type(err).__name__, error=_describe(err)
+            ),
+        )
+    _passed.add(ex.id)
+    return Result(ex.id, PASSED, _one_line(note or ""))
 
 
-def check(exercise_id: str, answer: object) -> None:
+_MISSING = object()
+
+
+def check(exercise_id: str, answer: object = _MISSING) -> None:
     """Print exactly one line: passed, failed (what is wrong and a hint) or not attempted yet."""
-    print(run_check(exercise_id, answer).line())
+    try:
+        if answer is _MISSING:
+            find_exercise(exercise_id)
+            raise CourseError(
+                _(
+                    "you gave only the exercise id: write check({id}, your_function), with "
+                    "the function itself (no parentheses after its name)."
+                ).format(id=repr(exercise_id))
+            )
+        print(run_check(exercise_id, answer).line())
+    except CourseError as err:
+        print(_("⚠️ check: {problem}").format(problem=_one_line(err)))
+
+
+def hint(exercise_id: str) -> None:
+    """Print the next hint of the exercise's ladder (nothing to give once it has passed)."""
+    try:
+        ex = find_exercise(exercise_id)
+    except CourseError as err:
+        print(_("⚠️ hint: {problem}").format(problem=_one_line(err)))
+        return
+    if ex.id in _passed:
+        print(_("✅ {id} has passed: no hint needed.").format(id=ex.id))
+        return
+    rung = _next_rung(ex)
+    line = _("💡 {id} hint {rung}/{rungs}: {hint}").format(
+        id=ex.id, rung=rung, rungs=len(ex.hints), hint=_(ex.hints[rung - 1])
+    )
+    if rung == len(ex.hints):
+        line += " " + _("(That is the last hint: the reference answer is in solutions/.)")
+    print(line)
