@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from notebook_facts import code_cells_with_output, compared_counts, ignored, skipped
+from test_sanitize import sanitize
 
 from torchcourse.manifest import load_course
 from torchcourse.setup_cell import TAG, first_code_cell, setup_source
@@ -102,3 +103,38 @@ def test_notebook_opens_with_the_generated_setup_cell(rel):
         f"{rel}: the setup cell is out of date: run `python -m torchcourse chapters`"
     )
     assert not cell.get("outputs"), f"{rel}: the setup cell printed something in a checkout"
+
+
+DEVICE_NAME = re.compile(r"\b(cpu|cuda|mps|xpu)(:\d+)?\b", re.IGNORECASE)
+DECIMAL = re.compile(r"(?<![\w.])\d+\.(\d+)")
+
+
+def _too_precise(number: re.Match) -> bool:
+    """Five or more decimals and five or more significant digits: float32 kernels on CPU and
+    GPU may disagree in such a last digit (0.00288 and 1.0100 are fine, 0.15124 is not)."""
+    digits = (number[0].replace(".", "")).lstrip("0")
+    return len(number[1]) >= 5 and len(digits) >= 5
+
+
+def _output_text(cell) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif "data" in output:
+            parts.append(output.data.get("text/plain", ""))
+    return sanitize("".join(parts))
+
+
+@pytest.mark.parametrize("rel", NOTEBOOKS)
+def test_compared_outputs_are_the_same_on_every_device(rel):
+    """The authoring rule, where it can be checked statically: a compared output names no
+    device (print tensors through .cpu()) and no float with more digits than devices share."""
+    for cell in code_cells_with_output(ROOT / rel):
+        if ignored(cell):
+            continue
+        text = _output_text(cell)
+        named = DEVICE_NAME.search(text)
+        assert not named, f"{rel}: a compared output names the device {named[0]!r}:\n{cell.source}"
+        precise = [m[0] for m in DECIMAL.finditer(text) if _too_precise(m)]
+        assert not precise, f"{rel}: round {precise} to what is stable:\n{cell.source}"
