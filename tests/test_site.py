@@ -19,9 +19,11 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
+from test_records import claimed_devices, recorded_devices
 
 from torchcourse.manifest import load_course
-from torchcourse.site import DEVICE_NAMES, build_site, launch_urls, verification_badge
+from torchcourse.records import DEVICE_NAMES, verification_badge
+from torchcourse.site import build_site, launch_urls
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = load_course(ROOT / "lessons.yml")
@@ -208,6 +210,39 @@ def test_no_broken_internal_links(site):
                 if unquote(parts.fragment) not in ids:
                     broken.append(f"{page.relative_to(site)}: {link} (no such anchor)")
     assert not broken, "broken internal links:\n" + "\n".join(broken)
+
+
+class _Text(HTMLParser):
+    """The visible text of a page (no scripts or styles)."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        self._hidden += tag in ("script", "style")
+
+    def handle_endtag(self, tag):
+        self._hidden -= tag in ("script", "style")
+
+    def handle_data(self, data):
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def test_no_page_claims_a_device_without_a_passed_record(site):
+    """A lesson page may name only its own recorded devices, any other page only recorded ones."""
+    by_page = {page_path(lesson): [lesson] for lesson in LESSONS}
+    for page in sorted(site.rglob("*.html")):
+        rel = page.relative_to(site).as_posix()
+        if rel.startswith("_static"):
+            continue
+        parser = _Text()
+        parser.feed(page.read_text(encoding="utf-8"))
+        claimed = claimed_devices("\n".join(parser.parts))
+        extra = claimed - recorded_devices(by_page.get(rel, LESSONS))
+        assert not extra, f"{rel} claims {sorted(extra)} without a passed verification record"
 
 
 # --- badges and launch links (no browser needed) ---------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -21,10 +20,9 @@ from urllib.parse import quote
 from torchcourse.errors import CourseError
 from torchcourse.manifest import MANIFEST, Course, Lesson, load_course
 from torchcourse.paths import course_root
-from torchcourse.verify import RECORDS
+from torchcourse.records import DEVICE_NAMES, RECORDS, summary, verification_badge
 
 SITE = "site"
-DEVICE_NAMES = {"cpu": "CPU", "cuda": "CUDA"}
 FACTS_CELL_ID = "torchcourse-lesson-facts"
 DOWNLOADS = "_notebooks"  # inside the source folder; excluded from pages, offered as downloads
 MARKER = ".torchcourse-site"  # marks a source folder this module generated (and may prune)
@@ -35,41 +33,6 @@ class SiteBuildError(CourseError):
 
 
 # --- what a lesson page shows ---------------------------------------------------------------
-
-
-def verification_badge(lesson: Lesson, records: Path) -> str | None:
-    """'verified with torch X.Y on CPU [and CUDA], DATE' from verification/<id>-<device>.json.
-
-    Only records with "passed": true count; with none, there is no badge.
-    """
-    passed = []
-    for device in ("cpu", "cuda"):
-        path = records / f"{lesson.id}-{device}.json"
-        if not path.is_file():
-            continue
-        fix = f"re-run `python -m torchcourse verify {lesson.id} --device {device} --record`"
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-            ok, torch_version, date = record["passed"], record["torch"], record["date"]
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise CourseError(f"{path} is not a verification record ({err}): {fix}.") from None
-        if record.get("lesson", lesson.id) != lesson.id or record.get("device", device) != device:
-            raise CourseError(
-                f"{path} records lesson {record.get('lesson')!r} on "
-                f"{record.get('device')!r}, not {lesson.id} on {device}: {fix}."
-            )
-        match = re.match(r"(\d+)\.(\d+)", str(torch_version))
-        if ok is True and match:
-            passed.append((device, f"{match[1]}.{match[2]}", str(date)))
-    if not passed:
-        return None
-    date = max(d for _, _, d in passed)
-    versions = {v for _, v, _ in passed}
-    if len(versions) == 1:
-        devices = " and ".join(DEVICE_NAMES[dev] for dev, _, _ in passed)
-        return f"verified with torch {versions.pop()} on {devices}, {date}"
-    parts = " and ".join(f"torch {v} on {DEVICE_NAMES[dev]}" for dev, v, _ in passed)
-    return f"verified with {parts}, {date}"
 
 
 def launch_urls(course: Course, lesson: Lesson) -> dict[str, str]:
@@ -172,7 +135,10 @@ def generate(root: Path, srcdir: Path, manifest: Path | None = None) -> Course:
     out.write(
         "index.md",
         env.get_template("index.md").render(
-            course=course.course, lessons=lessons, hours=max(1, round(minutes / 60))
+            course=course.course,
+            lessons=lessons,
+            hours=max(1, round(minutes / 60)),
+            verification=summary(course, root / RECORDS),
         ),
     )
     facts = env.get_template("lesson-facts.md")

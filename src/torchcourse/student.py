@@ -45,9 +45,8 @@ def _exercise_label(lesson: Lesson, source: str) -> str:
     return match[1] if match else f"lesson {lesson.id}"
 
 
-def student_notebook(lesson: Lesson, root: Path) -> nbformat.NotebookNode:
-    """The student version of a lesson's solution notebook, with no outputs yet."""
-    solution = nbformat.read(root / lesson.solution, as_version=4)
+def student_version(solution: nbformat.NotebookNode, lesson: Lesson) -> nbformat.NotebookNode:
+    """The student version of a solution notebook: exercises stubbed, no outputs yet."""
     nb = copy.deepcopy(solution)
     cells = nb.cells
     for index, cell in enumerate(cells):
@@ -57,10 +56,17 @@ def student_notebook(lesson: Lesson, root: Path) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nb.metadata["torchcourse"] = {
+        **solution.metadata.get("torchcourse", {}),
         "generated_from": lesson.solution,
         "sources_sha256": sources_digest(nb),
     }
+    nb.metadata["torchcourse"].pop("translated_from", None)
     return nb
+
+
+def student_notebook(lesson: Lesson, root: Path) -> nbformat.NotebookNode:
+    """The student version of a lesson's solution notebook, with no outputs yet."""
+    return student_version(nbformat.read(root / lesson.solution, as_version=4), lesson)
 
 
 def is_stale(lesson: Lesson, root: Path | None = None) -> bool:

@@ -1,0 +1,242 @@
+"""Translated editions of the course from one source: the English notebooks and package.
+
+Translations live in gettext catalogs, `locales/<lang>/LC_MESSAGES/`:
+
+- `torchcourse.po`: the package's learner-facing messages (checks, command line), the course's
+  title and tagline, and the website's own text;
+- `NN-slug.po`, one per lesson: its title and objectives (lessons.yml) and every markdown cell
+  of its solution notebook, each cell one entry.
+
+`torchcourse translate --update` brings every catalog in step with the English source: a new
+cell or message is added untranslated, a changed one keeps its old translation marked fuzzy
+(Babel's catalog update), a removed one is dropped. `torchcourse translate --build` writes the
+translated notebooks, `<edition>/solutions/...` and `<edition>/chapters/...`: markdown from the
+catalog, code cells byte-identical to the English ones, then run like the English ones.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from babel.messages import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+from torchcourse.errors import CourseError
+from torchcourse.i18n import DOMAIN, LANG_ENV, LANGUAGES, SOURCE_LANGUAGE, locales_dir
+from torchcourse.manifest import Course, Lesson
+from torchcourse.paths import course_root
+
+KEYWORDS = {"_": None, "N_": None}  # the gettext markers of torchcourse.i18n
+PACKAGE = Path(__file__).resolve().parent
+
+
+def edition_dir(language: str) -> str:
+    """The folder of a translated edition, named as in URLs: zh_CN -> 'zh-CN'."""
+    return language.replace("_", "-")
+
+
+def translated_path(rel: str, language: str) -> str:
+    """Where the edition keeps the translation of an English notebook path."""
+    return f"{edition_dir(language)}/{rel}"
+
+
+def languages() -> list[str]:
+    """The translated languages (every one but the source)."""
+    return [code for code in LANGUAGES if code != SOURCE_LANGUAGE]
+
+
+# --- the English source, as catalog templates -----------------------------------------------
+
+
+def _template(course: Course, domain: str) -> Catalog:
+    return Catalog(project=course.course.title, domain=domain, fuzzy=False)
+
+
+def lesson_template(lesson: Lesson, course: Course, root: Path) -> Catalog:
+    """A lesson's units: title, objectives, then its solution's markdown cells in order."""
+    template = _template(course, lesson.name)
+    template.add(lesson.title, locations=[("lessons.yml", 0)], auto_comments=["lesson title"])
+    for objective in lesson.objectives:
+        template.add(objective, locations=[("lessons.yml", 0)], auto_comments=["objective"])
+    nb = nbformat.read(root / lesson.solution, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and cell.source.strip():
+            template.add(cell.source, locations=[(lesson.solution, index)])
+    return template
+
+
+def package_template(course: Course, root: Path) -> Catalog:
+    """The package's marked messages, the course title and tagline, the site's templates."""
+    template = _template(course, DOMAIN)
+    template.add(course.course.title, locations=[("lessons.yml", 0)], auto_comments=["title"])
+    template.add(course.course.tagline, locations=[("lessons.yml", 0)], auto_comments=["tagline"])
+    sources = [
+        (PACKAGE, [("**.py", "python")], "src/torchcourse"),
+        (root / "site" / "templates", [("**.md", "jinja2")], "site/templates"),
+    ]
+    for folder, method_map, shown in sources:
+        if not folder.is_dir():
+            continue
+        options = {"**.md": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
+        for filename, line, message, comments, _context in extract_from_dir(
+            folder, method_map, options_map=options, keywords=KEYWORDS, strip_comment_tags=True
+        ):
+            if message:
+                template.add(
+                    message, locations=[(f"{shown}/{filename}", line)], auto_comments=comments
+                )
+    return template
+
+
+def templates(course: Course, root: Path) -> dict[str, Catalog]:
+    """Every catalog's template, by domain."""
+    found = {DOMAIN: package_template(course, root)}
+    for lesson in course.lessons:
+        found[lesson.name] = lesson_template(lesson, course, root)
+    return found
+
+
+# --- catalogs on disk ----------------------------------------------------------------------
+
+
+def catalog_file(language: str, domain: str, base: Path | None = None) -> Path:
+    return (base or locales_dir()) / language / "LC_MESSAGES" / f"{domain}.po"
+
+
+def read_catalog(path: Path, language: str) -> Catalog:
+    with path.open("rb") as handle:
+        return read_po(handle, locale=language)
+
+
+def write_catalog(catalog: Catalog, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".po.tmp")
+    with tmp.open("wb") as handle:
+        write_po(handle, catalog, width=100, omit_header=False, ignore_obsolete=True)
+    os.replace(tmp, path)
+
+
+@dataclass
+class CatalogState:
+    """How complete one catalog is."""
+
+    domain: str
+    total: int
+    untranslated: list[str]
+    fuzzy: list[str]
+
+    @property
+    def done(self) -> int:
+        return self.total - len(self.untranslated) - len(self.fuzzy)
+
+
+def state(catalog: Catalog, domain: str) -> CatalogState:
+    entries = [message for message in catalog if message.id]
+    return CatalogState(
+        domain,
+        len(entries),
+        [m.id for m in entries if not m.string],
+        [m.id for m in entries if m.string and m.fuzzy],
+    )
+
+
+def update_catalogs(course: Course, root: Path, language: str) -> list[CatalogState]:
+    """Bring the language's catalogs in step with the English source; return their states."""
+    base = root / "locales"
+    states = []
+    for domain, template in templates(course, root).items():
+        path = catalog_file(language, domain, base)
+        if path.is_file():
+            catalog = read_catalog(path, language)
+        else:
+            catalog = Catalog(locale=language, domain=domain, project=course.course.title)
+        catalog.update(template, update_creation_date=False)
+        catalog.revision_date = dt.datetime.now(dt.timezone.utc)
+        catalog.fuzzy = False  # the header is not a translation
+        write_catalog(catalog, path)
+        states.append(state(catalog, domain))
+    return states
+
+
+# --- translated notebooks --------------------------------------------------------------------
+
+
+class UntranslatedError(CourseError):
+    """A catalog lacks translations that a translated notebook needs."""
+
+
+def translated_notebook(lesson: Lesson, root: Path, language: str) -> nbformat.NotebookNode:
+    """The lesson's solution notebook with its markdown in the language; code untouched."""
+    catalog = read_catalog(catalog_file(language, lesson.name, root / "locales"), language)
+    english = nbformat.read(root / lesson.solution, as_version=4)
+    nb = copy.deepcopy(english)
+    missing = 0
+    for cell in nb.cells:
+        if cell.cell_type != "markdown" or not cell.source.strip():
+            continue
+        message = catalog.get(cell.source)
+        if message is None or not message.string or message.fuzzy:
+            missing += 1
+            continue
+        cell.source = message.string
+    if missing:
+        raise UntranslatedError(
+            f"locales/{language}/LC_MESSAGES/{lesson.name}.po lacks {missing} translation(s) "
+            f"(or has them marked fuzzy): run `torchcourse translate --update`, translate, "
+            "and remove the fuzzy flags."
+        )
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.metadata["torchcourse"] = {"lang": language, "translated_from": lesson.solution}
+    nb.metadata["language_info"] = english.metadata.get("language_info", {})
+    return nb
+
+
+def build_edition(course: Course, root: Path, language: str, keys: list[str] | None = None):
+    """Write and run the edition's solution and student notebooks of the given lessons."""
+    from torchcourse.student import execute, student_version
+
+    lessons = [course.lesson(k) for k in keys] if keys else course.lessons
+    previous = os.environ.get(LANG_ENV)
+    os.environ[LANG_ENV] = language  # the kernels print the checks' lines in the language
+    try:
+        for lesson in lessons:
+            solution = translated_notebook(lesson, root, language)
+            student = student_version(solution, lesson)
+            student.metadata["torchcourse"]["generated_from"] = translated_path(
+                lesson.solution, language
+            )
+            for nb, rel in ((solution, lesson.solution), (student, lesson.notebook)):
+                path = root / translated_path(rel, language)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                execute(nb, path.parent, timeout=max(600, 3 * lesson.max_seconds_cpu))
+                nb.metadata["torchcourse"]["lang"] = language
+                nbformat.write(nb, path)
+                print(f"{path.relative_to(root)}: written")
+    finally:
+        if previous is None:
+            os.environ.pop(LANG_ENV, None)
+        else:
+            os.environ[LANG_ENV] = previous
+
+
+def translate(course: Course, update: bool, build: bool, keys: list[str] | None) -> int:
+    """The `torchcourse translate` command: update the catalogs and/or build the editions."""
+    root = course_root()
+    for language in languages():
+        if update:
+            for s in update_catalogs(course, root, language):
+                print(
+                    f"locales/{language}/LC_MESSAGES/{s.domain}.po: {s.done}/{s.total} "
+                    f"translated, {len(s.untranslated)} new, {len(s.fuzzy)} fuzzy"
+                )
+        if build:
+            build_edition(course, root, language, keys)
+    return 0
