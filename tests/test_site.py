@@ -16,14 +16,16 @@ from functools import partial
 from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import pytest
 from test_records import claimed_devices, recorded_devices
 
+from torchcourse.i18n import LANGUAGES, SOURCE_LANGUAGE, translations
 from torchcourse.manifest import load_course
 from torchcourse.records import DEVICE_NAMES, verification_badge
-from torchcourse.site import build_site, launch_urls
+from torchcourse.site import build_site, launch_urls, site_languages
+from torchcourse.translate import edition_dir, languages
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = load_course(ROOT / "lessons.yml")
@@ -293,7 +295,7 @@ def test_launch_links_come_from_the_repository_setting():
     course = COURSE.model_copy(deep=True)
     course.course.repository = "https://github.com/someone/fork"
     course.course.branch = "dev"
-    urls = launch_urls(course, LESSONS[0])
+    urls = launch_urls(course, LESSONS[0].notebook)
     assert urls["colab"] == (
         f"https://colab.research.google.com/github/someone/fork/blob/dev/{LESSONS[0].notebook}"
     )
@@ -386,7 +388,7 @@ def test_lesson_page_shows_its_facts(page, lesson):
         assert badge in badges.inner_text()
     else:
         assert badges.count() == 0, "a badge without a passed verification record"
-    urls = launch_urls(COURSE, lesson)
+    urls = launch_urls(COURSE, lesson.notebook)
     assert article.locator("a.tc-colab").get_attribute("href") == urls["colab"]
     assert article.locator("a.tc-binder").get_attribute("href") == urls["binder"]
 
@@ -463,4 +465,83 @@ def test_dark_mode_switch_changes_the_theme(page):
     assert theme() == [dark_mode, dark_background]
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{LESSONS[0].name}-dark.png")
+    assert not page.problems, "\n".join(page.problems)
+
+
+# --- the translated editions -------------------------------------------------------------------
+
+EDITIONS = [code for code in site_languages(ROOT) if code != SOURCE_LANGUAGE]
+
+
+def edition_page(language: str, lesson=None) -> str:
+    """A page's path in a language's site: '' for the home page."""
+    prefix = "" if language == SOURCE_LANGUAGE else f"{edition_dir(language)}/"
+    return prefix + (page_path(lesson) if lesson else "index.html")
+
+
+def test_every_translated_language_has_an_edition():
+    """The site shows every language the course has (translate --build makes the edition)."""
+    assert EDITIONS == languages(), f"missing editions: {set(languages()) - set(EDITIONS)}"
+
+
+@pytest.mark.parametrize("language", [SOURCE_LANGUAGE, *EDITIONS])
+@pytest.mark.parametrize("lesson", [None, *LESSONS], ids=lambda x: x.id if x else "home")
+def test_every_page_links_to_itself_in_the_other_languages(page, language, lesson):
+    visit(page, edition_page(language, lesson), settle=False)
+    assert page.evaluate("document.documentElement.lang") == language.replace("_", "-")
+    switch = page.locator(".tc-language-switch")
+    assert switch.locator(".tc-lang-current").inner_text() == LANGUAGES[language]
+    links = switch.locator("a.tc-lang")
+    others = [code for code in [SOURCE_LANGUAGE, *EDITIONS] if code != language]
+    assert links.count() == len(others)
+    for i, other in enumerate(others):
+        href = urljoin(page.url, links.nth(i).get_attribute("href"))
+        assert href == page.base + edition_page(other, lesson), f"{href} is not its counterpart"
+        assert links.nth(i).inner_text() == LANGUAGES[other]
+    links.first.click()
+    page.wait_for_url(page.base + edition_page(others[0], lesson))
+    assert not page.problems, "\n".join(page.problems)
+
+
+@pytest.mark.parametrize("language", EDITIONS)
+def test_translated_home_page_names_every_lesson_in_its_language(page, language):
+    visit(page, edition_page(language))
+    text = " ".join(page.locator("article.bd-article").inner_text().split())
+    for lesson in LESSONS:
+        title = translations(language, lesson.name)[lesson.title]
+        assert f"{lesson.id} · {title}" in text
+        for objective in lesson.objectives:
+            assert plain(translations(language, lesson.name)[objective]) in text
+    nav = page.locator("nav.bd-docs-nav ul.bd-sidenav:not(.bd-sidenav__home-link) > li > a")
+    assert [" ".join(t.split()) for t in nav.all_inner_texts()] == [
+        f"{lesson.id} · {translations(language, lesson.name)[lesson.title]}" for lesson in LESSONS
+    ]
+    assert not page.problems, "\n".join(page.problems)
+
+
+@pytest.mark.parametrize("language", EDITIONS)
+def test_search_finds_words_of_the_translation(page, language):
+    """Chinese has no spaces: the search index splits it into words (jieba + the glossary)."""
+    lesson = next(lesson for lesson in LESSONS if lesson.slug == "autograd")
+    word = translations(language, lesson.name)[lesson.title]
+    visit(page, edition_page(language).replace("index.html", f"search.html?q={quote(word)}"))
+    page.wait_for_function(
+        "document.querySelector('#search-results .search-summary')?.textContent.length > 0"
+    )
+    hits = [
+        urljoin(page.url, h).split("#")[0].split("?")[0]
+        for h in page.locator("#search-results a").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))"
+        )
+    ]
+    assert page.base + edition_page(language, lesson) in hits, f"{word!r} found {hits}"
+    assert not page.problems, "\n".join(page.problems)
+
+
+@pytest.mark.parametrize("language", EDITIONS)
+def test_screenshot_of_a_translated_lesson(page, language):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    lesson = next((lesson for lesson in LESSONS if lesson.id == "03"), LESSONS[0])
+    visit(page, edition_page(language, lesson))
+    page.screenshot(path=SCREENSHOTS / f"{edition_dir(language)}-{lesson.name}.png")
     assert not page.problems, "\n".join(page.problems)

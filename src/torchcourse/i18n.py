@@ -12,8 +12,10 @@ missing from the catalog, or whose translation is marked fuzzy, stays English.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -21,6 +23,7 @@ LANG_ENV = "TORCHCOURSE_LANG"
 SOURCE_LANGUAGE = "en"
 LANGUAGES = {"en": "English", "zh_CN": "简体中文"}  # gettext code -> name in that language
 DOMAIN = "torchcourse"  # the catalog of the package's own messages
+_forced: list[str] = []  # set by use_language, innermost last
 
 
 def normalize(code: str) -> str | None:
@@ -89,8 +92,20 @@ def _notebook_language(path: Path, mtime: float) -> str | None:
     return normalize(str(metadata.get("torchcourse", {}).get("lang", "")))
 
 
+@contextlib.contextmanager
+def use_language(code: str) -> Iterator[None]:
+    """Translate into `code` inside the block, whatever the environment says (the site build)."""
+    _forced.append(normalize(code) or SOURCE_LANGUAGE)
+    try:
+        yield
+    finally:
+        _forced.pop()
+
+
 def language() -> str:
     """The learner's language: $TORCHCOURSE_LANG, else the notebook's, else English."""
+    if _forced:
+        return _forced[-1]
     if chosen := normalize(os.environ.get(LANG_ENV, "")):
         return chosen
     notebook = _running_notebook()

@@ -4,6 +4,9 @@
 (home page, table of contents, one page per student notebook with its facts, badge, downloads and
 launch links) and builds it, offline and without executing a notebook, into site/_build/html.
 Nothing in the table of contents is kept by hand: it is lessons.yml, in order.
+
+Every translated edition (see torchcourse.translate) gets the same site in its language under
+site/_build/html/<edition>/ (zh-CN/), and every page links to its counterparts.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from torchcourse.errors import CourseError
+from torchcourse.i18n import LANGUAGES, SOURCE_LANGUAGE, _, translations, use_language
 from torchcourse.manifest import MANIFEST, Course, Lesson, load_course
 from torchcourse.paths import course_root
-from torchcourse.records import DEVICE_NAMES, RECORDS, summary, verification_badge
+from torchcourse.records import RECORDS, device_label, summary, verification_badge
+from torchcourse.translate import edition_dir, glossary, languages, translated_path
 
 SITE = "site"
 FACTS_CELL_ID = "torchcourse-lesson-facts"
@@ -35,25 +40,39 @@ class SiteBuildError(CourseError):
 # --- what a lesson page shows ---------------------------------------------------------------
 
 
-def launch_urls(course: Course, lesson: Lesson) -> dict[str, str]:
-    """Colab and Binder links to the student notebook, from course.repository and .branch."""
+def launch_urls(course: Course, notebook: str) -> dict[str, str]:
+    """Colab and Binder links to a student notebook, from course.repository and .branch."""
     repo = course.course.repository.removeprefix("https://github.com/").strip("/")
     branch = course.course.branch
-    path = lesson.notebook
     return {
-        "colab": f"https://colab.research.google.com/github/{repo}/blob/{branch}/{path}",
-        "binder": f"https://mybinder.org/v2/gh/{repo}/{branch}?labpath={quote(path, safe='')}",
+        "colab": f"https://colab.research.google.com/github/{repo}/blob/{branch}/{notebook}",
+        "binder": f"https://mybinder.org/v2/gh/{repo}/{branch}?labpath={quote(notebook, safe='')}",
     }
 
 
-def lesson_context(course: Course, lesson: Lesson, root: Path) -> dict:
-    """Everything the templates say about one lesson."""
+def edition_paths(lesson: Lesson, language: str) -> tuple[str, str]:
+    """(student notebook, solution notebook) of the lesson in that language's edition."""
+    if language == SOURCE_LANGUAGE:
+        return lesson.notebook, lesson.solution
+    return translated_path(lesson.notebook, language), translated_path(lesson.solution, language)
+
+
+def lesson_text(lesson: Lesson, text: str, language: str) -> str:
+    """A lesson's title or objective in the language (its catalog), else as written."""
+    return translations(language, lesson.name).get(text, text) if language != "en" else text
+
+
+def lesson_context(course: Course, lesson: Lesson, root: Path, language: str) -> dict:
+    """Everything the templates say about one lesson, in the language of the current build."""
+    notebook, _solution = edition_paths(lesson, language)
     return {
         **lesson.model_dump(),
+        "title": lesson_text(lesson, lesson.title, language),
+        "objectives": [lesson_text(lesson, o, language) for o in lesson.objectives],
         "name": lesson.name,
-        "devices_text": " or ".join(DEVICE_NAMES[d] for d in lesson.devices),
+        "devices_text": _(" or ").join(device_label(d) for d in lesson.devices),
         "badge": verification_badge(lesson, root / RECORDS),
-        **launch_urls(course, lesson),
+        **launch_urls(course, notebook),
     }
 
 
@@ -85,14 +104,21 @@ class _Writer:
 
 
 def _templates(site: Path):
+    """The page templates; their {% trans %} blocks go through the catalogs (torchcourse.po)."""
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(site / "templates"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_callables(
+        gettext=_, ngettext=lambda one, many, n: _(one if n == 1 else many), newstyle=True
+    )
+    return env
 
 
 def _lesson_page(notebook: Path, facts: str) -> str:
@@ -106,8 +132,30 @@ def _lesson_page(notebook: Path, facts: str) -> str:
     return nbformat.writes(nb) + "\n"
 
 
-def generate(root: Path, srcdir: Path, manifest: Path | None = None) -> Course:
-    """Write the Sphinx source folder for the course at root into srcdir."""
+def site_languages(root: Path) -> list[str]:
+    """English, then every language whose edition has been built (torchcourse translate)."""
+    return [SOURCE_LANGUAGE] + [
+        code for code in languages() if (root / edition_dir(code)).is_dir()
+    ]
+
+
+def _switcher(language: str, built: list[str]) -> list[list[str]]:
+    """[code, name, path prefix from this edition's root to that one's] for each language."""
+    up = "" if language == SOURCE_LANGUAGE else "../"
+    return [
+        [code, LANGUAGES[code], up + ("" if code == SOURCE_LANGUAGE else edition_dir(code) + "/")]
+        for code in built
+    ]
+
+
+def generate(
+    root: Path,
+    srcdir: Path,
+    manifest: Path | None = None,
+    language: str = SOURCE_LANGUAGE,
+    built: list[str] | None = None,
+) -> Course:
+    """Write the Sphinx source folder of the course's site in one language into srcdir."""
     if srcdir.is_dir() and any(srcdir.iterdir()) and not (srcdir / MARKER).is_file():
         raise CourseError(
             f"{srcdir} is not empty and was not generated by torchcourse.site, which would "
@@ -116,39 +164,60 @@ def generate(root: Path, srcdir: Path, manifest: Path | None = None) -> Course:
     course = load_course(manifest or root / MANIFEST)
     site = root / SITE
     for lesson in course.lessons:
-        for rel in (lesson.notebook, lesson.solution):
+        for rel in edition_paths(lesson, language):
             if not (root / rel).is_file():
-                raise CourseError(
-                    f"{MANIFEST} names {rel}, which does not exist: write lesson {lesson.id} (or "
-                    f"run `python -m torchcourse chapters {lesson.id}`) before building the site."
+                fix = (
+                    f"run `python -m torchcourse chapters {lesson.id}`"
+                    if language == SOURCE_LANGUAGE
+                    else f"run `python -m torchcourse translate --build {lesson.id}`"
                 )
-    env = _templates(site)
-    lessons = [lesson_context(course, lesson, root) for lesson in course.lessons]
-    out = _Writer(srcdir)
-    out.write(MARKER, "Generated by `python -m torchcourse.site` from lessons.yml; do not edit.\n")
-    out.write("conf.py", (site / "conf.py").read_bytes())
-    for path in sorted((site / "_static").rglob("*")):
-        if path.is_file():
-            out.write(path.relative_to(site).as_posix(), path.read_bytes())
-    out.write("course.json", json.dumps(course.course.model_dump(), indent=2) + "\n")
-    minutes = sum(lesson.minutes for lesson in course.lessons)
-    out.write(
-        "index.md",
-        env.get_template("index.md").render(
-            course=course.course,
-            lessons=lessons,
-            hours=max(1, round(minutes / 60)),
-            verification=summary(course, root / RECORDS),
-        ),
-    )
-    facts = env.get_template("lesson-facts.md")
-    for lesson, context in zip(course.lessons, lessons, strict=True):
-        page = _lesson_page(root / lesson.notebook, facts.render(lesson=context).strip())
-        out.write(f"{lesson.name}/{lesson.name}.ipynb", page)
-        out.write(f"{DOWNLOADS}/{lesson.name}.ipynb", (root / lesson.notebook).read_bytes())
+                raise CourseError(
+                    f"the site needs {rel}, which does not exist: {fix} before building the site."
+                )
+    with use_language(language):
+        env = _templates(site)
+        lessons = [lesson_context(course, lesson, root, language) for lesson in course.lessons]
+        info = {
+            **course.course.model_dump(),
+            "title": _(course.course.title),
+            "tagline": _(course.course.tagline),
+        }
+        out = _Writer(srcdir)
+        out.write(MARKER, "Generated by `python -m torchcourse.site`; do not edit.\n")
+        out.write("conf.py", (site / "conf.py").read_bytes())
+        for path in sorted((site / "_static").rglob("*")):
+            if path.is_file():
+                out.write(path.relative_to(site).as_posix(), path.read_bytes())
+        for path in sorted((site / "_templates").rglob("*")):
+            if path.is_file():
+                out.write(path.relative_to(site).as_posix(), path.read_bytes())
+        settings = {
+            **info,
+            "language": language,
+            "languages": _switcher(language, built or [language]),
+            "search_words": "search_words.txt" if language != SOURCE_LANGUAGE else "",
+        }
+        out.write("course.json", json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
+        if language != SOURCE_LANGUAGE:  # words the Chinese search must keep whole
+            words = "".join(f"{zh} 1000\n" for _en, zh in glossary(language))
+            out.write("search_words.txt", words)
+        minutes = sum(lesson.minutes for lesson in course.lessons)
         out.write(
-            f"{DOWNLOADS}/{lesson.name}-solution.ipynb", (root / lesson.solution).read_bytes()
+            "index.md",
+            env.get_template("index.md").render(
+                course=info,
+                lessons=lessons,
+                hours=max(1, round(minutes / 60)),
+                verification=summary(course, root / RECORDS),
+            ),
         )
+        facts = env.get_template("lesson-facts.md")
+        for lesson, context in zip(course.lessons, lessons, strict=True):
+            notebook, solution = edition_paths(lesson, language)
+            page = _lesson_page(root / notebook, facts.render(lesson=context).strip())
+            out.write(f"{lesson.name}/{lesson.name}.ipynb", page)
+            out.write(f"{DOWNLOADS}/{lesson.name}.ipynb", (root / notebook).read_bytes())
+            out.write(f"{DOWNLOADS}/{lesson.name}-solution.ipynb", (root / solution).read_bytes())
     out.prune()
     return course
 
@@ -189,10 +258,19 @@ def build_site(
     manifest: Path | None = None,
     strict: bool = True,
 ) -> tuple[Course, float]:
-    """Generate and build; the HTML lands in out. Returns the course and the seconds taken."""
+    """Generate and build every language; English lands in out, an edition in out/<edition>.
+
+    Returns the course and the seconds taken.
+    """
     start = time.perf_counter()
-    course = generate(root, srcdir or out.parent / "_source", manifest)
-    build(srcdir or out.parent / "_source", out, strict)
+    srcdir = srcdir or out.parent / "_source"
+    built = site_languages(root)
+    course = None
+    for language in built:
+        folder = "" if language == SOURCE_LANGUAGE else edition_dir(language)
+        source = srcdir / (folder or "en")
+        course = generate(root, source, manifest, language, built)
+        build(source, out / folder if folder else out, strict)
     return course, time.perf_counter() - start
 
 

@@ -51,6 +51,25 @@ def languages() -> list[str]:
     return [code for code in LANGUAGES if code != SOURCE_LANGUAGE]
 
 
+def glossary_file(language: str, base: Path | None = None) -> Path:
+    return (base or locales_dir()) / language / "glossary.md"
+
+
+def glossary(language: str, base: Path | None = None) -> list[tuple[str, str]]:
+    """(English term, translation) pairs from the first two columns of the glossary's table."""
+    path = glossary_file(language, base)
+    if not path.is_file():
+        return []
+    pairs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.lstrip().startswith("|") and len(cells) >= 2 and cells[0] and cells[1]:
+            if set(cells[0]) <= set("-: ") or cells[0].lower() == "english":
+                continue  # the header row and its rule
+            pairs.append((cells[0].strip("`*"), cells[1].strip("`*")))
+    return pairs
+
+
 # --- the English source, as catalog templates -----------------------------------------------
 
 
