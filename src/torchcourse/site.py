@@ -134,9 +134,7 @@ def _lesson_page(notebook: Path, facts: str) -> str:
 
 def site_languages(root: Path) -> list[str]:
     """English, then every language whose edition has been built (torchcourse translate)."""
-    return [SOURCE_LANGUAGE] + [
-        code for code in languages() if (root / edition_dir(code)).is_dir()
-    ]
+    return [SOURCE_LANGUAGE] + [code for code in languages() if (root / edition_dir(code)).is_dir()]
 
 
 def _switcher(language: str, built: list[str]) -> list[list[str]]:
