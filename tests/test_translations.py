@@ -1,0 +1,186 @@
+"""The translated editions cannot fall behind the English source silently.
+
+Catalogs hold exactly the English units of today, all translated, none fuzzy; the translated
+notebooks are generated from them (markdown translated, code byte-identical) and their outputs
+equal the English ones apart from the checks' lines, which are in the language.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from notebook_facts import ignored
+
+from torchcourse.i18n import DOMAIN
+from torchcourse.manifest import load_course
+from torchcourse.setup_cell import is_setup_cell
+from torchcourse.student import sources_digest, student_version
+from torchcourse.translate import (
+    catalog_file,
+    glossary,
+    languages,
+    read_catalog,
+    templates,
+    translated_notebook,
+    translated_path,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE = load_course(ROOT / "lessons.yml")
+LESSONS = COURSE.lessons
+TEMPLATES = templates(COURSE, ROOT)
+CASES = [(language, domain) for language in languages() for domain in TEMPLATES]
+EDITION = [(language, lesson) for language in languages() for lesson in LESSONS]
+VERDICT = re.compile(r"^(✅|❌|⏳|💡|⚠️)")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+LINK_TARGET = re.compile(r"\]\(([^)\s]+)")
+MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
+FIELD = re.compile(r"{(\w*)(?:[!:][^}]*)?}")
+
+
+def _catalog(language: str, domain: str):
+    path = catalog_file(language, domain, ROOT / "locales")
+    assert path.is_file(), (
+        f"{path.relative_to(ROOT)} is missing: run `torchcourse translate --update`"
+    )
+    return read_catalog(path, language)
+
+
+def _entries(language: str, domain: str):
+    return [message for message in _catalog(language, domain) if message.id]
+
+
+@pytest.mark.parametrize(("language", "domain"), CASES)
+def test_catalog_holds_exactly_todays_english_units(language, domain):
+    have = {message.id for message in _entries(language, domain)}
+    want = {message.id for message in TEMPLATES[domain] if message.id}
+    assert have == want, (
+        f"{language}/{domain}.po is behind the English source ({len(want - have)} new, "
+        f"{len(have - want)} gone): run `torchcourse translate --update`"
+    )
+
+
+@pytest.mark.parametrize(("language", "domain"), CASES)
+def test_every_entry_is_translated_and_none_is_fuzzy(language, domain):
+    entries = _entries(language, domain)
+    untranslated = [m.id[:60] for m in entries if not m.string]
+    fuzzy = [m.id[:60] for m in entries if m.string and m.fuzzy]
+    assert not untranslated, (
+        f"{language}/{domain}.po: {len(untranslated)} untranslated: {untranslated[:3]}"
+    )
+    assert not fuzzy, (
+        f"{language}/{domain}.po: {len(fuzzy)} fuzzy (the English changed): {fuzzy[:3]}"
+    )
+
+
+@pytest.mark.parametrize(("language", "domain"), CASES)
+def test_translations_keep_code_links_math_and_placeholders(language, domain):
+    """What must not be translated survives: code spans, link targets, math, {fields}."""
+    for message in _entries(language, domain):
+        if not message.string:
+            continue
+        for name, pattern in (
+            ("code spans", CODE_SPAN),
+            ("link targets", LINK_TARGET),
+            ("math", MATH),
+            ("placeholders", FIELD),
+        ):
+            english = sorted(m.group(0) for m in pattern.finditer(message.id))
+            translated = sorted(m.group(0) for m in pattern.finditer(message.string))
+            assert english == translated, (
+                f"{language}/{domain}.po changes the {name} of {message.id[:70]!r}:\n"
+                f"  English:     {english}\n  translation: {translated}"
+            )
+
+
+@pytest.mark.parametrize(("language", "domain"), CASES)
+def test_the_glossary_is_followed(language, domain):
+    """Where the English uses a glossary term (outside code), the translation uses its term."""
+    terms = glossary(language, ROOT / "locales")
+    assert terms, f"locales/{language}/glossary.md has no terms"
+    for message in _entries(language, domain):
+        if not message.string:
+            continue
+        prose = CODE_SPAN.sub(" ", message.id)
+        for english, translated in terms:
+            if re.search(rf"\b{re.escape(english)}(s|es)?\b", prose, re.IGNORECASE):
+                assert translated in message.string, (
+                    f"{language}/{domain}.po: {english!r} should read {translated!r} in "
+                    f"{message.string[:80]!r}"
+                )
+
+
+# --- the translated notebooks ---------------------------------------------------------------
+
+
+def _read(rel: str):
+    path = ROOT / rel
+    assert path.is_file(), f"{rel} is missing: run `torchcourse translate --build`"
+    return nbformat.read(path, as_version=4)
+
+
+@pytest.mark.parametrize(("language", "lesson"), EDITION, ids=lambda x: getattr(x, "id", x))
+def test_translated_notebooks_are_generated_from_today_s_catalog(language, lesson):
+    solution = translated_notebook(lesson, ROOT, language)
+    for rel, fresh in (
+        (lesson.solution, solution),
+        (lesson.notebook, student_version(solution, lesson)),
+    ):
+        stored = _read(translated_path(rel, language))
+        assert sources_digest(stored) == sources_digest(fresh), (
+            f"{translated_path(rel, language)} is stale: run `torchcourse translate --build "
+            f"{lesson.id}`"
+        )
+        assert stored.metadata["torchcourse"]["lang"] == language
+
+
+@pytest.mark.parametrize(("language", "lesson"), EDITION, ids=lambda x: getattr(x, "id", x))
+def test_code_is_identical_and_outputs_differ_only_in_the_checks_lines(language, lesson):
+    for rel in (lesson.solution, lesson.notebook):
+        english, translated = _read(rel), _read(translated_path(rel, language))
+        pairs = list(zip(english.cells, translated.cells, strict=True))
+        for mine, theirs in pairs:
+            assert mine.cell_type == theirs.cell_type
+            if mine.cell_type != "code":
+                continue
+            assert theirs.source == mine.source, f"{rel}: a code cell differs"
+            if ignored(mine) or is_setup_cell(mine):
+                continue
+            ours, others = _text_lines(mine), _text_lines(theirs)
+            assert [line for line in ours if not VERDICT.match(line)] == [
+                line for line in others if not VERDICT.match(line)
+            ], f"{translated_path(rel, language)}: outputs differ from English:\n{mine.source}"
+            verdicts = [line for line in others if VERDICT.match(line)]
+            assert len(verdicts) == sum(bool(VERDICT.match(line)) for line in ours)
+            assert all(CJK.search(line) for line in verdicts), (
+                f"{translated_path(rel, language)}: the checks did not speak {language}: "
+                f"{verdicts[:2]}"
+            )
+
+
+def _text_lines(cell) -> list[str]:
+    lines = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            lines += output.text.splitlines()
+        elif "data" in output and "image/png" not in output.data:
+            lines += output.data.get("text/plain", "").splitlines()
+    return lines
+
+
+@pytest.mark.parametrize(("language", "lesson"), EDITION, ids=lambda x: getattr(x, "id", x))
+def test_translated_header_states_title_and_objectives(language, lesson):
+    words = {m.id: m.string for m in _entries(language, lesson.name)}
+    for rel in (lesson.solution, lesson.notebook):
+        header = _read(translated_path(rel, language)).cells[0].source
+        assert header.startswith(f"# {lesson.id} · {words[lesson.title]}\n"), rel
+        for objective in lesson.objectives:
+            assert words[objective] in header, f"{rel}: objective missing: {words[objective]}"
+
+
+def test_the_package_catalog_is_named_for_its_domain():
+    assert DOMAIN in TEMPLATES
