@@ -25,6 +25,10 @@ def catalogs(tmp_path, monkeypatch):
     folder.mkdir(parents=True)
     with (folder / f"{i18n.DOMAIN}.po").open("wb") as handle:
         write_po(handle, catalog)
+    lesson = Catalog(locale="zh_CN", domain="03-autograd")
+    lesson.add("Autograd", "自动求导")
+    with (folder / "03-autograd.po").open("wb") as handle:
+        write_po(handle, lesson)
     monkeypatch.setattr(i18n, "locales_dir", lambda: tmp_path)
     i18n.translations.cache_clear()
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
@@ -59,6 +63,7 @@ def test_the_environment_chooses_and_fuzzy_or_missing_stays_english(catalogs, mo
     assert _("changed") == "changed", "a fuzzy translation is not used"
     assert _("untranslated") == "untranslated"
     assert _("never heard of") == "never heard of"
+    assert _("Autograd") == "自动求导", "every catalog of the language counts"
 
 
 def test_an_unknown_language_falls_back_to_english(catalogs, monkeypatch):

@@ -508,13 +508,13 @@ def test_translated_home_page_names_every_lesson_in_its_language(page, language)
     visit(page, edition_page(language))
     text = " ".join(page.locator("article.bd-article").inner_text().split())
     for lesson in LESSONS:
-        title = translations(language, lesson.name)[lesson.title]
+        title = translations(language)[lesson.title]
         assert f"{lesson.id} · {title}" in text
         for objective in lesson.objectives:
-            assert plain(translations(language, lesson.name)[objective]) in text
+            assert plain(translations(language)[objective]) in text
     nav = page.locator("nav.bd-docs-nav ul.bd-sidenav:not(.bd-sidenav__home-link) > li > a")
     assert [" ".join(t.split()) for t in nav.all_inner_texts()] == [
-        f"{lesson.id} · {translations(language, lesson.name)[lesson.title]}" for lesson in LESSONS
+        f"{lesson.id} · {translations(language)[lesson.title]}" for lesson in LESSONS
     ]
     assert not page.problems, "\n".join(page.problems)
 
@@ -523,7 +523,7 @@ def test_translated_home_page_names_every_lesson_in_its_language(page, language)
 def test_search_finds_words_of_the_translation(page, language):
     """Chinese has no spaces: the search index splits it into words (jieba + the glossary)."""
     lesson = next(lesson for lesson in LESSONS if lesson.slug == "autograd")
-    word = translations(language, lesson.name)[lesson.title]
+    word = translations(language)[lesson.title]
     visit(page, edition_page(language).replace("index.html", f"search.html?q={quote(word)}"))
     page.wait_for_function(
         "document.querySelector('#search-results .search-summary')?.textContent.length > 0"

@@ -39,7 +39,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 LINK_TARGET = re.compile(r"\]\(([^)\s]+)")
 MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
-FIELD = re.compile(r"{(\w*)(?:[!:][^}]*)?}")
+FIELD = re.compile(r"{(\w*)(?:[!:][^}]*)?}|%\(\w+\)s|%%")  # str.format and Jinja fields
 
 
 def _catalog(language: str, domain: str):

@@ -45,26 +45,24 @@ def locales_dir() -> Path:
     return packaged if packaged.is_dir() else here.parents[1] / "locales"
 
 
-def catalog_path(language: str, domain: str = DOMAIN) -> Path:
-    return locales_dir() / language / "LC_MESSAGES" / f"{domain}.po"
-
-
 @cache
-def translations(language: str, domain: str = DOMAIN) -> dict[str, str]:
-    """{English: translation} for the entries of a catalog that are translated and not fuzzy."""
-    path = catalog_path(language, domain)
-    if language == SOURCE_LANGUAGE or not path.is_file():
+def translations(language: str) -> dict[str, str]:
+    """{English: translation} from all of the language's catalogs (the package's own and the
+    lessons'), for the entries that are translated and not fuzzy."""
+    folder = locales_dir() / language / "LC_MESSAGES"
+    if language == SOURCE_LANGUAGE or not folder.is_dir():
         return {}
     from babel.messages.pofile import read_po
 
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
-    return {
-        message.id: message.string
-        for message in catalog
-        if message.id and isinstance(message.string, str) and message.string
-        if not message.fuzzy
-    }
+    found: dict[str, str] = {}
+    for path in sorted(folder.glob("*.po")):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        for message in catalog:
+            if message.id and isinstance(message.string, str) and message.string:
+                if not message.fuzzy:
+                    found[message.id] = message.string
+    return found
 
 
 def _running_notebook() -> Path | None:

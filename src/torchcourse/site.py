@@ -57,9 +57,9 @@ def edition_paths(lesson: Lesson, language: str) -> tuple[str, str]:
     return translated_path(lesson.notebook, language), translated_path(lesson.solution, language)
 
 
-def lesson_text(lesson: Lesson, text: str, language: str) -> str:
+def lesson_text(text: str, language: str) -> str:
     """A lesson's title or objective in the language (its catalog), else as written."""
-    return translations(language, lesson.name).get(text, text) if language != "en" else text
+    return translations(language).get(text, text)
 
 
 def lesson_context(course: Course, lesson: Lesson, root: Path, language: str) -> dict:
@@ -67,8 +67,8 @@ def lesson_context(course: Course, lesson: Lesson, root: Path, language: str) ->
     notebook, _solution = edition_paths(lesson, language)
     return {
         **lesson.model_dump(),
-        "title": lesson_text(lesson, lesson.title, language),
-        "objectives": [lesson_text(lesson, o, language) for o in lesson.objectives],
+        "title": lesson_text(lesson.title, language),
+        "objectives": [lesson_text(o, language) for o in lesson.objectives],
         "name": lesson.name,
         "devices_text": _(" or ").join(device_label(d) for d in lesson.devices),
         "badge": verification_badge(lesson, root / RECORDS),

@@ -77,8 +77,29 @@ def _template(course: Course, domain: str) -> Catalog:
     return Catalog(project=course.course.title, domain=domain, fuzzy=False)
 
 
+def _extract(template: Catalog, folder: Path, method_map, shown: str) -> None:
+    """Add the marked messages of the files under folder that method_map names: Python files
+    marked with _ and N_, Jinja templates with {% trans %} blocks."""
+    options = {"**.md": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
+    keywords = KEYWORDS if any(method == "python" for _, method in method_map) else None
+    for filename, line, message, comments, _context in extract_from_dir(
+        folder,
+        method_map,
+        options_map=options,
+        strip_comment_tags=True,
+        **({"keywords": keywords} if keywords else {}),
+    ):
+        if message:
+            template.add(message, locations=[(f"{shown}/{filename}", line)], auto_comments=comments)
+
+
+def checks_module(lesson: Lesson) -> str:
+    return f"checks/ch{lesson.id}.py"
+
+
 def lesson_template(lesson: Lesson, course: Course, root: Path) -> Catalog:
-    """A lesson's units: title, objectives, then its solution's markdown cells in order."""
+    """A lesson's units: title, objectives, its solution's markdown cells in order, then the
+    messages of its checks (checks/chNN.py)."""
     template = _template(course, lesson.name)
     template.add(lesson.title, locations=[("lessons.yml", 0)], auto_comments=["lesson title"])
     for objective in lesson.objectives:
@@ -87,29 +108,23 @@ def lesson_template(lesson: Lesson, course: Course, root: Path) -> Catalog:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown" and cell.source.strip():
             template.add(cell.source, locations=[(lesson.solution, index)])
+    if (PACKAGE / checks_module(lesson)).is_file():
+        _extract(template, PACKAGE, [(checks_module(lesson), "python")], "src/torchcourse")
     return template
 
 
 def package_template(course: Course, root: Path) -> Catalog:
-    """The package's marked messages, the course title and tagline, the site's templates."""
+    """The package's own messages (all but the lessons' checks), the course title and tagline,
+    and the site's templates."""
     template = _template(course, DOMAIN)
     template.add(course.course.title, locations=[("lessons.yml", 0)], auto_comments=["title"])
     template.add(course.course.tagline, locations=[("lessons.yml", 0)], auto_comments=["tagline"])
-    sources = [
-        (PACKAGE, [("**.py", "python")], "src/torchcourse"),
-        (root / "site" / "templates", [("**.md", "jinja2")], "site/templates"),
-    ]
-    for folder, method_map, shown in sources:
-        if not folder.is_dir():
-            continue
-        options = {"**.md": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
-        for filename, line, message, comments, _context in extract_from_dir(
-            folder, method_map, options_map=options, keywords=KEYWORDS, strip_comment_tags=True
-        ):
-            if message:
-                template.add(
-                    message, locations=[(f"{shown}/{filename}", line)], auto_comments=comments
-                )
+    lessons = {checks_module(lesson) for lesson in course.lessons}
+    method_map = [(rel, "ignore") for rel in sorted(lessons)] + [("**.py", "python")]
+    _extract(template, PACKAGE, method_map, "src/torchcourse")
+    site_templates = root / "site" / "templates"
+    if site_templates.is_dir():
+        _extract(template, site_templates, [("**.md", "jinja2")], "site/templates")
     return template
 
 
