@@ -55,9 +55,9 @@ WRONG = {
         ("unsqueeze_ in place", _unsqueezes_in_place, "changed its argument `a`"),
     ],
     "01.ex5": [
-        ("no transpose", lambda x, w, b: x @ w + b, "without transposing"),
+        ("no transpose", lambda x, w, b: x @ w + b, "not transposed"),
         ("forgets bias", lambda x, w, b: x @ w.T, "bias is missing"),
-        ("elementwise product", lambda x, w, b: x * w + b, "multiplies elementwise"),
+        ("elementwise product", lambda x, w, b: x * w + b, "elementwise product"),
         ("elementwise, summed", lambda x, w, b: (x * w).sum(1) + b, "has shape"),
         ("transposed result", lambda x, w, b: w @ x.T + b[:, None], "is transposed"),
         ("zeroes its inputs", _zero_inputs, "changed its argument `x`"),

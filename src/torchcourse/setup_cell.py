@@ -14,7 +14,7 @@ from torchcourse.manifest import Course
 
 TAG = "course-setup"
 
-TEMPLATE = '''\
+TEMPLATE = """\
 # Setup for Colab, Kaggle or a fresh Jupyter: installs the course package, pinned to this
 # version of the course, if it is missing. Where it is installed this cell does nothing.
 import subprocess
@@ -30,7 +30,7 @@ except ImportError:
 if found != COURSE_VERSION:
     package = f"torchcourse @ git+{repository}@v{{COURSE_VERSION}}"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", package], check=True)
-'''
+"""
 
 
 def setup_source(course: Course) -> str:

@@ -149,8 +149,9 @@ def _linear_mistakes(x, weight, bias) -> list[tuple[torch.Tensor, str]]:
             (
                 x @ weight + bias,
                 N_(
-                    "weight is used without transposing it: it has shape (n_out, n_in), one "
-                    "row of weights per output, so row i of x must meet row j of weight"
+                    "weight is used as it is, not transposed: its shape is (n_out, n_in), one "
+                    "row of weights per output, and output j of example i pairs row i of x with "
+                    "row j of weight"
                 ),
             )
         )
@@ -159,8 +160,8 @@ def _linear_mistakes(x, weight, bias) -> list[tuple[torch.Tensor, str]]:
             (
                 x * weight + bias,
                 N_(
-                    "the result multiplies elementwise (`*`): a linear layer needs the matrix "
-                    "product (`@`), a sum over n_in for every pair of example and output"
+                    "the result is an elementwise product (`*`): a linear layer needs the matrix "
+                    "product (`@`), which sums over n_in for every pair of example and output"
                 ),
             )
         )
@@ -207,12 +208,17 @@ def _on_meta(answer) -> None:
                 where=where
             )
         )
-    if got.dtype != torch.float32 or got.shape != x.shape:
+    if got.dtype != torch.float32:
         raise Mismatch(
-            _(
-                "on device 'meta' the result has dtype {dtype} and shape {shape}, expected "
-                "torch.float32 and {want}"
-            ).format(dtype=got.dtype, shape=tuple(got.shape), want=tuple(x.shape))
+            _("on device 'meta' the result has dtype {dtype}, expected torch.float32").format(
+                dtype=got.dtype
+            )
+        )
+    if got.shape != x.shape:
+        raise Mismatch(
+            _("on device 'meta' the result has shape {shape}, expected {want}").format(
+                shape=tuple(got.shape), want=tuple(x.shape)
+            )
         )
 
 
@@ -245,7 +251,7 @@ def _to_device_float(answer):
     _on_meta(answer)
     for x, target in cases:
         want = x.to(torch.float32, copy=True)
-        what = _("to_device_float of a {dtype} tensor").format(dtype=x.dtype)
+        what = _("to_device_float(x, 'cpu') for x of dtype {dtype}").format(dtype=x.dtype)
         got = call_leaving_inputs(answer, x, target, names=("x", "device"))
         expect_tensor(got, want, what)
         if _shares_memory(got, x):
