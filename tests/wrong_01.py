@@ -12,6 +12,14 @@ def _zero_inputs(a, b, *rest):
     return torch.zeros(len(a), len(b))
 
 
+def _zero_all(x, weight, bias):
+    """The same reproduction for 01.ex5: every input zeroed, zeros of the right shape."""
+    x.zero_()
+    weight.zero_()
+    bias.zero_()
+    return torch.zeros(len(x), len(weight))
+
+
 def _unsqueezes_in_place(a, b):
     return a.unsqueeze_(1) + b
 
@@ -60,7 +68,8 @@ WRONG = {
         ("elementwise product", lambda x, w, b: x * w + b, "elementwise product"),
         ("elementwise, summed", lambda x, w, b: (x * w).sum(1) + b, "has shape"),
         ("transposed result", lambda x, w, b: w @ x.T + b[:, None], "is transposed"),
-        ("zeroes its inputs", _zero_inputs, "changed its argument `x`"),
+        ("zeroes x and weight", _zero_inputs, "changed its argument `x`"),
+        ("zeroes all three", _zero_all, "changed its argument `x`"),
         ("bias added in place", lambda x, w, b: x @ w.T + b.add_(0.5) - 0.5, "argument `bias`"),
     ],
     "01.ex6": [
