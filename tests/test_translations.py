@@ -185,3 +185,41 @@ def test_translated_header_states_title_and_objectives(language, lesson):
 
 def test_the_package_catalog_is_named_for_its_domain():
     assert DOMAIN in TEMPLATES
+
+
+# --- the update command ---------------------------------------------------------------------
+
+
+def test_update_marks_a_changed_cell_fuzzy_adds_new_ones_and_drops_old_ones(tmp_path):
+    import shutil
+
+    from torchcourse.translate import update_catalogs, write_catalog
+
+    for rel in ("lessons.yml", "site/templates", *(lesson.solution for lesson in LESSONS)):
+        target = tmp_path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if (ROOT / rel).is_dir() else shutil.copy)(ROOT / rel, target)
+    lesson = LESSONS[0]
+    update_catalogs(COURSE, tmp_path, "zh_CN")
+    path = catalog_file("zh_CN", lesson.name, tmp_path / "locales")
+    catalog = read_catalog(path, "zh_CN")
+    nb = nbformat.read(tmp_path / lesson.solution, as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "markdown" and len(c.source) > 40]
+    changed, removed = cells[1], cells[2]
+    catalog[changed.source].string = "旧的译文"
+    catalog[removed.source].string = "被删掉的"
+    write_catalog(catalog, path)
+
+    changed.source = changed.source.replace(" ", "  ", 1) + " One more sentence."
+    nb.cells.remove(removed)
+    nb.cells.append(nbformat.v4.new_markdown_cell("A brand new cell."))
+    nbformat.write(nb, tmp_path / lesson.solution)
+    update_catalogs(COURSE, tmp_path, "zh_CN")
+    catalog = read_catalog(path, "zh_CN")
+    entry = catalog[changed.source]
+    assert entry.fuzzy and entry.string == "旧的译文", (
+        "a changed cell keeps its old translation, fuzzy"
+    )
+    assert catalog["A brand new cell."].string == ""
+    assert catalog.get(removed.source) is None, "a removed cell leaves the catalog"
+    assert "被删掉的" not in path.read_text(encoding="utf-8")

@@ -63,6 +63,17 @@ def _progress(args) -> int:
     return progress(load_course(), args.lessons, timeout=args.timeout, workspace=workspace)
 
 
+def _translate(args) -> int:
+    from torchcourse.manifest import load_course
+    from torchcourse.translate import translate
+
+    if not (args.update or args.build):
+        raise CourseError(
+            "say what to do: --update (the catalogs), --build (the notebooks), or both."
+        )
+    return translate(load_course(), args.update, args.build, args.lessons)
+
+
 def _new(args) -> int:
     from torchcourse.scaffold import new_lesson
 
@@ -117,6 +128,18 @@ def parser() -> argparse.ArgumentParser:
     )
     prog.add_argument("--workspace", metavar="DIR", help="default: workspace/ in the course")
     prog.set_defaults(run=_progress)
+
+    translate = sub.add_parser("translate", help="update the catalogs, build translated notebooks")
+    translate.add_argument(
+        "lessons", nargs="*", metavar="LESSON", help="ids for --build; default: all"
+    )
+    translate.add_argument(
+        "--update", action="store_true", help="bring locales/ in step with the English source"
+    )
+    translate.add_argument(
+        "--build", action="store_true", help="write and run the translated notebooks"
+    )
+    translate.set_defaults(run=_translate)
 
     new = sub.add_parser("new", help='scaffold a lesson: new NN-slug "Title"')
     new.add_argument("name", metavar="NN-slug", help="e.g. 08-transfer-learning")

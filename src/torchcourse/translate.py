@@ -17,7 +17,6 @@ catalog, code cells byte-identical to the English ones, then run like the Englis
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +26,19 @@ from babel.messages import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
+from torchcourse import __version__
 from torchcourse.errors import CourseError
 from torchcourse.i18n import DOMAIN, LANG_ENV, LANGUAGES, SOURCE_LANGUAGE, locales_dir
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
 
 KEYWORDS = {"_": None, "N_": None}  # the gettext markers of torchcourse.i18n
+HEADER = """\
+# {language} translation of torchcourse: {domain}.
+# Kept in step with the English source by `torchcourse translate --update`; see
+# docs/translating.md. Fill every empty msgstr; an entry marked fuzzy is not used until
+# someone checks it and removes the flag.
+#"""
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -189,9 +195,17 @@ def update_catalogs(course: Course, root: Path, language: str) -> list[CatalogSt
         if path.is_file():
             catalog = read_catalog(path, language)
         else:
-            catalog = Catalog(locale=language, domain=domain, project=course.course.title)
+            catalog = Catalog(
+                locale=language,
+                domain=domain,
+                header_comment=HEADER.format(language=LANGUAGES[language], domain=domain),
+            )
+        catalog.project, catalog.version = "torchcourse", __version__
+        catalog.copyright_holder = "the torchcourse authors"
+        catalog.last_translator = "the torchcourse translators"
+        catalog.language_team = f"{LANGUAGES[language]} <{course.course.repository}>"
+        catalog.msgid_bugs_address = f"{course.course.repository}/issues"
         catalog.update(template, update_creation_date=False)
-        catalog.revision_date = dt.datetime.now(dt.timezone.utc)
         catalog.fuzzy = False  # the header is not a translation
         write_catalog(catalog, path)
         states.append(state(catalog, domain))
