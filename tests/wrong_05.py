@@ -28,6 +28,34 @@ def softmax_first(logits, targets, reduction="mean"):
     return F.cross_entropy(logits.softmax(1), targets, reduction=reduction)
 
 
+def log_of_softmax(logits, targets, reduction="mean"):
+    log_probs = logits.softmax(1).log()  # a probability of exp(-205) rounds to 0: log(0)
+    return _reduce(-log_probs[torch.arange(len(targets)), targets], reduction)
+
+
+def returns_float(logits, targets, reduction="mean"):
+    losses = -F.log_softmax(logits, 1)[torch.arange(len(targets)), targets]
+    if reduction == "none":
+        return losses
+    return _reduce(losses, reduction).item()
+
+
+def detached(logits, targets, reduction="mean"):
+    losses = torch.logsumexp(logits, 1) - logits[torch.arange(len(targets)), targets]
+    return _reduce(losses, reduction).detach()
+
+
+def shifts_logits_in_place(logits, targets, reduction="mean"):
+    logits -= logits.max(1, keepdim=True).values
+    losses = logits.exp().sum(1).log() - logits[torch.arange(len(targets)), targets]
+    return _reduce(losses, reduction)
+
+
+def rebuilt_from_numbers(logits, targets, reduction="mean"):
+    losses = torch.logsumexp(logits, 1) - logits[torch.arange(len(targets)), targets]
+    return torch.tensor(_reduce(losses, reduction).tolist())
+
+
 def ignores_reduction(logits, targets, reduction="mean"):
     return F.cross_entropy(logits, targets)
 
@@ -214,6 +242,7 @@ def _epoch(
 def one_batch_only(model, loader, loss_fn, optimizer, device):
     model.train()
     xb, yb = next(iter(loader))
+    xb, yb = xb.to(device), yb.to(device)
     optimizer.zero_grad()
     loss = loss_fn(model(xb), yb)
     loss.backward()
@@ -221,19 +250,49 @@ def one_batch_only(model, loader, loss_fn, optimizer, device):
     return loss.item()
 
 
+def never_moves(model, loader, loss_fn, optimizer, device):
+    model.train()
+    total = 0.0
+    for xb, yb in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(xb)
+    return total / len(loader.dataset)
+
+
+def moves_inputs_only(model, loader, loss_fn, optimizer, device):
+    model.train()
+    total = 0.0
+    for xb, yb in loader:
+        xb = xb.to(device)
+        optimizer.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * xb.shape[0]
+    return total / len(loader.dataset)
+
+
 WRONG = {
     "05.ex1": [
         ("naive softmax overflows", naive_softmax, "exp(1000) overflows"),
+        ("log of softmax underflows", log_of_softmax, "log(0) is -inf"),
         ("forgets the minus sign", no_minus_sign, "wrong values"),
         ("nll_loss on raw logits", nll_on_logits, "wrong values"),
         ("softmax before cross_entropy", softmax_first, "wrong values"),
         ("ignores reduction", ignores_reduction, "the 'sum' loss"),
         ("no reduction argument", no_reduction_argument, "unexpected keyword argument"),
         ("averages over classes", mean_over_classes, "wrong values"),
-        ("keeps a batch dimension", keeps_a_batch_dim, "return one number"),
+        ("keeps a batch dimension", keeps_a_batch_dim, "0-d tensor"),
+        ("returns a Python float", returns_float, "asks for a tensor"),
+        ("detaches the loss", detached, "not connected to the logits"),
+        ("tensor rebuilt from numbers", rebuilt_from_numbers, "not connected to the logits"),
+        ("shifts the logits in place", shifts_logits_in_place, "changed its argument `logits`"),
     ],
     "05.ex2": [
-        ("p = p - lr * p.grad", rebinds, "only rebinds a name"),
+        ("p = p - lr * p.grad", rebinds, "only rebinds the name"),
         ("adds the gradient", uphill, "moved uphill"),
         ("keeps the gradients", keeps_gradients, "still holds its old values"),
         ("no torch.no_grad()", no_no_grad, "in-place operation"),
@@ -242,12 +301,12 @@ WRONG = {
         ("ignores lr", ignores_lr, "wrong values"),
     ],
     "05.ex3": [
-        ("no zero_grad", no_zero_grad, "call optimizer.zero_grad() before loss.backward()"),
+        ("no zero_grad", no_zero_grad, "left over from an earlier batch"),
         ("zero_grad after backward", zero_grad_after_backward, "did not change"),
         ("zero_grad after step only", zero_grad_after_step, "left over from an earlier batch"),
-        ("no step", no_step, "call optimizer.step()"),
-        ("returns the tensor", returns_tensor, "return a Python float"),
-        ("loss after the step", returns_loss_after_step, "the returned loss is"),
+        ("no step", no_step, "never applied an update"),
+        ("returns the tensor", returns_tensor, "asks for a Python float"),
+        ("loss after the step", returns_loss_after_step, "the returned loss (before the step) is"),
     ],
     "05.ex4": [
         ("plain SGD", plain_sgd, "velocity is still zero"),
@@ -258,11 +317,13 @@ WRONG = {
         ("no torch.no_grad()", momentum_without_no_grad, "in-place operation"),
     ],
     "05.ex5": [
-        ("no model.train()", lambda *a: _epoch(*a, train=False), "call model.train()"),
+        ("no model.train()", lambda *a: _epoch(*a, train=False), "switch it to training mode"),
         ("no zero_grad", lambda *a: _epoch(*a, zero=False), "differs from a correct loop's"),
         ("mean of batch means", lambda *a: _epoch(*a, weight=False), "weight each batch"),
         ("last batch's loss", lambda *a: _epoch(*a, last_only=True), "mean loss per example"),
-        ("returns a tensor", lambda *a: _epoch(*a, as_tensor=True), "return a Python float"),
-        ("one batch only", one_batch_only, "expected 4"),
+        ("returns a tensor", lambda *a: _epoch(*a, as_tensor=True), "asks for a Python float"),
+        ("one batch only", one_batch_only, "forward passes was 1, expected 4"),
+        ("never moves the batches", never_moves, "inputs were used where the loader left them"),
+        ("moves the inputs only", moves_inputs_only, "labels were used where the loader left"),
     ],
 }
