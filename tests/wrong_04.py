@@ -60,6 +60,16 @@ def not_a_module(n_in, n_hidden, n_out):
     return lambda x: x
 
 
+class LayersInForward(nn.Module):
+    def __init__(self, n_in, n_hidden, n_out):
+        super().__init__()
+        self.sizes = (n_in, n_hidden, n_out)
+
+    def forward(self, x):
+        n_in, n_hidden, n_out = self.sizes
+        return nn.Linear(n_hidden, n_out)(F.relu(nn.Linear(n_in, n_hidden)(x)))
+
+
 # 04.ex2: count_parameters(model)
 def counts_tensors(model):
     return len(list(model.parameters()))
@@ -77,6 +87,18 @@ def returns_tensor(model):
     return torch.tensor(sum(p.numel() for p in model.parameters() if p.requires_grad))
 
 
+def counts_layer_by_layer(model):
+    return sum(
+        p.numel() for layer in model.children() for p in layer.parameters() if p.requires_grad
+    )
+
+
+def counts_every_name(model):
+    return sum(
+        p.numel() for _, p in model.named_parameters(remove_duplicate=False) if p.requires_grad
+    )
+
+
 def counts_weights_only(model):
     return sum(
         p.numel()
@@ -92,6 +114,16 @@ def _lenet_layers(relu=nn.ReLU, flatten=True, pool=True, last_relu=False):
     layers += [nn.Flatten()] if flatten else []
     layers += [nn.Linear(400, 120), relu(), nn.Linear(120, 84), relu(), nn.Linear(84, 10)]
     return layers + ([relu()] if last_relu else [])
+
+
+def _softmax_at_the_end():
+    return nn.Sequential(*_lenet_layers(), nn.Softmax(dim=1))
+
+
+def _flattens_the_batch_too():
+    layers = _lenet_layers()
+    layers[6] = nn.Flatten(0)
+    return nn.Sequential(*layers)
 
 
 class SubclassNet(nn.Module):
@@ -139,6 +171,64 @@ class KeepProbability(FunctionalDropout):
         return self.fc2(F.dropout(F.relu(self.fc1(x)), 1 - self.p, training=self.training))
 
 
+class MaskNotScaled(FunctionalDropout):
+    def forward(self, h):
+        h = F.relu(self.fc1(h))
+        if self.training:
+            h = h * (torch.rand_like(h) >= self.p)
+        return self.fc2(h)
+
+
+class MaskScaledByKeep(FunctionalDropout):
+    def forward(self, h):
+        h = F.relu(self.fc1(h))
+        if self.training:
+            h = h * (torch.rand_like(h) >= self.p) * (1 - self.p)
+        return self.fc2(h)
+
+
+class KeepsWithProbabilityP(FunctionalDropout):
+    def forward(self, h):
+        h = F.relu(self.fc1(h))
+        if self.training:
+            h = h * (torch.rand_like(h) < self.p) / (1 - self.p)
+        return self.fc2(h)
+
+
+class SameMaskEveryCall(FunctionalDropout):
+    def forward(self, h):
+        h = F.relu(self.fc1(h))
+        if self.training:
+            generator = torch.Generator().manual_seed(0)
+            keep = torch.rand(h.shape, generator=generator) >= self.p
+            h = h * keep / (1 - self.p)
+        return self.fc2(h)
+
+
+class OneMaskForTheBatch(FunctionalDropout):
+    def forward(self, h):
+        h = F.relu(self.fc1(h))
+        if self.training:
+            h = h * (torch.rand(h.shape[-1]) >= self.p) / (1 - self.p)
+        return self.fc2(h)
+
+
+class OneDrawPerExample(FunctionalDropout):
+    def forward(self, h):
+        h = F.relu(self.fc1(h))
+        if self.training:
+            h = h * (torch.rand(h.shape[0], 1) >= self.p) / (1 - self.p)
+        return self.fc2(h)
+
+
+class MaskOnTheCpu(FunctionalDropout):
+    def forward(self, h):
+        h = F.relu(self.fc1(h))
+        if self.training:
+            h = h * (torch.rand(h.shape) >= self.p) / (1 - self.p)
+        return self.fc2(h)
+
+
 # 04.ex5: load_weights(path, build)
 def forgets_eval(path, build):
     model = build()
@@ -166,6 +256,17 @@ def returns_load_result(path, build):
     return model.load_state_dict(torch.load(path, weights_only=True))
 
 
+def returns_the_eval_method(path, build):
+    model = build()
+    model.load_state_dict(torch.load(path, weights_only=True))
+    return model.eval
+
+
+def loads_into_another_model(path, build):
+    build().load_state_dict(torch.load(path, weights_only=True))
+    return build().eval()
+
+
 WRONG = {
     "04.ex1": [
         ("no ReLU", NoRelu, "wrong values"),
@@ -176,11 +277,14 @@ WRONG = {
         ("creates fc2 first", LayersSwapped, "expected [(8, 4), (8,), (3, 8), (3,)]"),
         ("forward without return", ForgetsReturn, "forget to `return`"),
         ("not a module", not_a_module, "should make an nn.Module"),
+        ("layers made inside forward", LayersInForward, "registers no parameters"),
     ],
     "04.ex2": [
         ("counts tensors", counts_tensors, "you counted 10, expected 61706"),
         ("counts frozen parameters", counts_frozen_too, "frozen"),
         ("counts buffers", counts_state_dict, "BatchNorm1d"),
+        ("counts layer by layer", counts_layer_by_layer, "nn.Linear(3, 2) you counted 0"),
+        ("counts every name", counts_every_name, "tied weight is counted once"),
         ("returns a tensor", returns_tensor, "return a plain int"),
         ("weights only", counts_weights_only, "expected 61706"),
     ],
@@ -197,16 +301,25 @@ WRONG = {
             lambda: nn.Sequential(*_lenet_layers(relu=nn.Tanh)),
             "wrong values",
         ),
+        ("softmax on the logits", _softmax_at_the_end, "wrong values"),
+        ("flattens the batch dimension too", _flattens_the_batch_too, "raised RuntimeError"),
         ("a subclass, not a Sequential", SubclassNet, "expected an nn.Sequential"),
         ("returns the class", lambda: nn.Sequential, "should make an nn.Module"),
     ],
     "04.ex4": [
         ("F.dropout without training=", FunctionalDropout, "dropout is still active in eval"),
         ("no dropout", NoDropout, "no dropout is applied"),
-        ("ignores p", FixedHalf, "p=0.2) in train mode"),
-        ("drops the input", DropsInput, "in train mode"),
-        ("drops the output", DropsOutput, "in train mode"),
-        ("p as keep probability", KeepProbability, "in train mode"),
+        ("ignores p", FixedHalf, "p=0.2) in train mode multiplies the values it keeps by 2;"),
+        ("drops the input", DropsInput, "are neither"),
+        ("drops the output", DropsOutput, "are neither"),
+        ("p as keep probability", KeepProbability, "keeps by 5;"),
+        ("mask not scaled", MaskNotScaled, "keeps by 1;"),
+        ("mask scaled by 1-p", MaskScaledByKeep, "keeps by 0.5;"),
+        ("keeps with probability p", KeepsWithProbabilityP, "kept 20%"),
+        ("the same mask on every call", SameMaskEveryCall, "new random mask on every call"),
+        ("one mask for the whole batch", OneMaskForTheBatch, "for every example of the batch"),
+        ("one draw per example", OneDrawPerExample, "all together or not at all"),
+        ("a mask made on the CPU", MaskOnTheCpu, "fails on a GPU"),
     ],
     "04.ex5": [
         ("forgets eval()", forgets_eval, "still in training mode"),
@@ -214,5 +327,7 @@ WRONG = {
         ("returns the state_dict", returns_the_dict, "returns the state_dict itself"),
         ("never loads the file", forgets_to_load, "not the tensor saved in the file"),
         ("returns load_state_dict's report", returns_load_result, "should return an nn.Module"),
+        ("returns model.eval, not model.eval()", returns_the_eval_method, "got method"),
+        ("loads into another model", loads_into_another_model, "not the tensor saved"),
     ],
 }

@@ -9,7 +9,7 @@ from torch import nn
 
 from torchcourse.checks.core import Mismatch, exercise
 from torchcourse.checks.expect import expect_callable, expect_tensor, kind_of
-from torchcourse.i18n import N_
+from torchcourse.i18n import N_, _
 
 LENET_SHAPES = [
     (6, 1, 5, 5),
@@ -30,68 +30,99 @@ def _inputs(*shape, seed=1):
     return torch.randn(*shape, generator=generator)
 
 
-def _build(answer, *args, **kwargs) -> nn.Module:
+def _build(answer, *args) -> nn.Module:
     """Instantiate the learner's class (or call their factory) and insist on an nn.Module."""
     if not callable(answer):
-        raise Mismatch(f"expected a class or function, got {kind_of(answer)}: pass it itself.")
-    model = answer(*args, **kwargs)
+        raise Mismatch(
+            _("expected a class or function, got {kind}: pass it itself.").format(
+                kind=kind_of(answer)
+            )
+        )
+    model = answer(*args)
     if not isinstance(model, nn.Module):
         raise Mismatch(
-            f"it should make an nn.Module, got {kind_of(model)}: subclass nn.Module "
-            "(class Name(nn.Module):) and return or instantiate it."
+            _(
+                "it should make an nn.Module, got {kind}: write a class that subclasses "
+                "nn.Module, or a function that returns one."
+            ).format(kind=kind_of(model))
         )
     return model
 
 
-def _shapes(model: nn.Module) -> list[tuple[int, ...]]:
-    return [tuple(p.shape) for p in model.parameters()]
+def _weights(model: nn.Module) -> list[torch.Tensor]:
+    """Private copies of the model's parameters, in registration order."""
+    return [p.detach().clone() for p in model.parameters()]
 
 
 def _expect_shapes(model: nn.Module, want: list[tuple[int, ...]], what: str) -> None:
-    got = _shapes(model)
+    got = [tuple(p.shape) for p in model.parameters()]
     if not got:
         raise Mismatch(
-            f"{what} registers no parameters: assign nn layers to attributes (self.fc1 "
-            "= nn.Linear(...)) after super().__init__(); a plain list hides them."
+            _(
+                "{what} registers no parameters: assign each layer to an attribute of self "
+                "after calling the parent's __init__; layers kept in a plain Python list, or "
+                "created inside forward, are not registered."
+            ).format(what=what)
         )
     if got != want:
-        raise Mismatch(f"{what} has parameters of shapes {got}, expected {want} (in this order).")
+        raise Mismatch(
+            _("{what} has parameters of shapes {got}, expected {want} (in this order).").format(
+                what=what, got=got, want=want
+            )
+        )
 
 
 def _forward(model: nn.Module, x: torch.Tensor, what: str) -> torch.Tensor:
-    out = model(x)
+    with torch.no_grad():
+        out = model(x.clone())
     if not isinstance(out, torch.Tensor):
         raise Mismatch(
-            f"{what}: forward returned {kind_of(out)}, expected a tensor; "
-            "did forward forget to `return`?"
+            _(
+                "{what}: forward returned {kind}, expected a tensor; did forward forget to "
+                "`return`?"
+            ).format(what=what, kind=kind_of(out))
         )
     return out
+
+
+def _set_weights(model: nn.Module, values: list[torch.Tensor]) -> None:
+    with torch.no_grad():
+        for param, value in zip(model.parameters(), values, strict=True):
+            param.copy_(value)
 
 
 @exercise(
     "04.ex1",
     hints=[
         N_(
-            "in __init__: super().__init__(), then self.fc1 = nn.Linear(n_in, "
-            "n_hidden) and self.fc2 = nn.Linear(n_hidden, n_out); forward: fc2(relu(fc1(x)))."
-        )
+            "a module creates its layers once, in __init__, right after calling the parent "
+            "class's __init__; forward only uses them. Layers are registered in the order you "
+            "assign them."
+        ),
+        N_(
+            "keep two nn.Linear layers as attributes, the first from n_in to n_hidden features, "
+            "the second from n_hidden to n_out; forward applies the first, a ReLU, then the "
+            "second, and returns that result with no activation after it."
+        ),
+        N_(
+            "__init__: super().__init__(), then self.fc1 = nn.Linear(n_in, n_hidden) and "
+            "self.fc2 = nn.Linear(n_hidden, n_out); forward: return self.fc2(F.relu(self.fc1(x)))."
+        ),
     ],
 )
 def _two_layer_net(answer):
-    for sizes in [(4, 8, 3), (5, 2, 1), (1, 6, 6)]:
-        n_in, n_hidden, n_out = sizes
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            net = _build(answer, *sizes)
-        what = f"TwoLayerNet{sizes}"
+    for n_in, n_hidden, n_out in [(4, 8, 3), (5, 2, 1), (1, 6, 6)]:
+        net = _build(answer, n_in, n_hidden, n_out)
+        what = f"TwoLayerNet({n_in}, {n_hidden}, {n_out})"
         _expect_shapes(net, [(n_hidden, n_in), (n_hidden,), (n_out, n_hidden), (n_out,)], what)
-        w1, b1, w2, b2 = net.parameters()
+        w1, b1, w2, b2 = _weights(net)
         x = _inputs(7, n_in)
-        with torch.no_grad():
-            want = torch.relu(x @ w1.T + b1) @ w2.T + b2
-            got = _forward(net, x, what)
-        expect_tensor(got, want, f"{what}(x) for x of shape (7, {n_in})")
-    return "two registered layers with a ReLU between them, for 3 sizes."
+        want = torch.relu(x @ w1.T + b1) @ w2.T + b2
+        got = _forward(net, x, what)
+        expect_tensor(
+            got, want, _("{what}(x) for x of shape (7, {n_in})").format(what=what, n_in=n_in)
+        )
+    return _("two registered layers with a ReLU between them, for 3 sizes.")
 
 
 def _lenet_reference(params, x):
@@ -129,107 +160,294 @@ class _Shared(nn.Module):
         return self.head(self.layer(self.layer(x)))
 
 
+class _Tied(nn.Module):
+    """Two layers that own one weight: parameters() lists it once, state_dict() twice."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Linear(6, 6)
+        self.decoder = nn.Linear(6, 6)
+        self.decoder.weight = self.encoder.weight
+
+    def forward(self, x):
+        return self.decoder(torch.relu(self.encoder(x)))
+
+
+def _count_cases():
+    """(what, model, trainable count, why) for 04.ex2."""
+    frozen = _ClassicNet()
+    for layer in (frozen.conv1, frozen.conv2):
+        layer.requires_grad_(False)
+    return [
+        (_("the classic Net"), _ClassicNet(), 61706, _("a weight and a bias per layer")),
+        ("nn.Linear(3, 2)", nn.Linear(3, 2), 8, _("6 weights and 2 biases")),
+        (
+            _("Linear(4, 3) followed by BatchNorm1d(3)"),
+            nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)),
+            21,
+            _("the running statistics of BatchNorm1d are buffers, not parameters"),
+        ),
+        (
+            _("a model that uses one Linear(5, 5) twice"),
+            _Shared(),
+            40,
+            _("a layer used twice is counted once"),
+        ),
+        (
+            _("a model whose two Linear(6, 6) layers share one weight"),
+            _Tied(),
+            48,
+            _("a tied weight is counted once"),
+        ),
+        (
+            _("the classic Net with conv1 and conv2 frozen"),
+            frozen,
+            61706 - 156 - 2416,
+            _("frozen parameters (requires_grad False) are not trained"),
+        ),
+    ]
+
+
 @exercise(
     "04.ex2",
     hints=[
         N_(
-            "add up p.numel() over model.parameters() where p.requires_grad; "
-            "len(list(...)) counts tensors, not numbers, and state_dict() also holds buffers."
-        )
+            "count numbers, not tensors: each parameter tensor holds as many numbers as its "
+            "shape multiplies out to, and only parameters that will be trained count."
+        ),
+        N_(
+            "go over model.parameters(), which lists a shared parameter once and leaves buffers "
+            "out; keep those whose requires_grad is True and add up their numel(). Return a "
+            "Python int."
+        ),
+        N_("return sum(p.numel() for p in model.parameters() if p.requires_grad)"),
     ],
 )
 def _count_parameters(answer):
-    frozen = _ClassicNet()
-    for layer in (frozen.conv1, frozen.conv2):
-        layer.requires_grad_(False)
-    cases = [
-        ("the classic Net", _ClassicNet(), 61706),
-        ("nn.Linear(3, 2)", nn.Linear(3, 2), 8),
-        ("Linear(4, 3) + BatchNorm1d(3)", nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)), 21),
-        ("a model that uses one Linear(5, 5) twice", _Shared(), 40),
-        ("the classic Net with conv1 and conv2 frozen", frozen, 61706 - 156 - 2416),
-    ]
-    for what, model, want in cases:
-        expect_callable(answer)
+    expect_callable(answer)
+    for what, model, want, why in _count_cases():
         got = answer(model)
-        if isinstance(got, torch.Tensor) and got.numel() == 1:
+        if isinstance(got, torch.Tensor):
             raise Mismatch(
-                f"for {what} you returned a tensor; return a plain int (int(...) or "
-                "sum over p.numel())."
+                _(
+                    "for {what} you returned a tensor; return a plain int (Python's sum over "
+                    "numel() values gives one)."
+                ).format(what=what)
             )
         if isinstance(got, bool) or not isinstance(got, int):
-            raise Mismatch(f"for {what} the result should be an int, got {kind_of(got)}.")
+            raise Mismatch(
+                _("for {what} the result should be an int, got {kind}.").format(
+                    what=what, kind=kind_of(got)
+                )
+            )
         if got != want:
-            raise Mismatch(f"for {what} you counted {got}, expected {want}.")
-    return "61706 for the classic Net; frozen parameters and buffers are left out."
+            raise Mismatch(
+                _("for {what} you counted {got}, expected {want} ({why}).").format(
+                    what=what, got=got, want=want, why=why
+                )
+            )
+    return _("61706 for the classic Net; frozen parameters and buffers left out, shared ones once.")
 
 
 @exercise(
     "04.ex3",
     hints=[
         N_(
-            "nn.Sequential(conv, ReLU, MaxPool2d(2), conv, ReLU, MaxPool2d(2), "
-            "nn.Flatten(), Linear, ReLU, Linear, ReLU, Linear): every step is a module."
-        )
+            "an nn.Sequential calls its modules one after another, so every step of Net's "
+            "forward must become a module, the activations, poolings and the flattening included."
+        ),
+        N_(
+            "twelve modules in this order: Conv2d 1→6 with 5x5 kernels, ReLU, 2x2 MaxPool2d, "
+            "Conv2d 6→16 with 5x5 kernels, ReLU, 2x2 MaxPool2d, Flatten, Linear 400→120, ReLU, "
+            "Linear 120→84, ReLU, Linear 84→10."
+        ),
+        N_(
+            "return nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, "
+            "16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), "
+            "nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))"
+        ),
     ],
 )
 def _classic_sequential(answer):
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        net = _build(answer)
+    net = _build(answer)
     if not isinstance(net, nn.Sequential):
-        raise Mismatch(f"it returns a {type(net).__name__}, expected an nn.Sequential.")
-    _expect_shapes(net, LENET_SHAPES, "your Sequential")
+        raise Mismatch(
+            _("it returns a {kind}, expected an nn.Sequential.").format(kind=type(net).__name__)
+        )
+    what = _("your Sequential")
+    _expect_shapes(net, LENET_SHAPES, what)
+    params = _weights(net)
     for batch in (3, 1):
         x = _inputs(batch, 1, 32, 32)
+        want = _lenet_reference(params, x)
+        got = _forward(net, x, what)
+        expect_tensor(got, want, _("the output for a batch of {n}").format(n=batch), atol=1e-4)
+    return _("the classic Net as one nn.Sequential: 10 parameters, output (N, 10).")
+
+
+# 04.ex4 measures dropout through weights it sets itself: the first layer maps inputs to
+# hidden values h > 0 that depend on every input, the second is the identity plus _SHIFT.
+# So each output minus _SHIFT shows one hidden value after dropout: 0, or h / (1 - p).
+_ROWS, _N_IN, _HIDDEN, _SHIFT = 400, 8, 64, 0.25
+
+
+def _probe_weights() -> tuple[torch.Tensor, list[torch.Tensor]]:
+    generator = torch.Generator().manual_seed(4)
+    x = torch.randn(_ROWS, _N_IN, generator=generator)
+    w1 = 0.05 * torch.randn(_HIDDEN, _N_IN, generator=generator)
+    b1 = 1 + torch.rand(_HIDDEN, generator=generator)
+    return x, [w1, b1, torch.eye(_HIDDEN), torch.full((_HIDDEN,), _SHIFT)]
+
+
+def _dropout_eval(answer, p):
+    """In eval mode: the right layers, deterministic, and exactly fc2(relu(fc1(x)))."""
+    what = f"DropoutMLP(6, 32, 3, p={p})"
+    net = _build(answer, 6, 32, 3, p)
+    _expect_shapes(net, [(32, 6), (32,), (3, 32), (3,)], what)
+    w1, b1, w2, b2 = _weights(net)
+    x = _inputs(50, 6)
+    want = torch.relu(x @ w1.T + b1) @ w2.T + b2
+    net.eval()
+    first, second = _forward(net, x, what), _forward(net, x, what)
+    if not torch.equal(first, second):
+        raise Mismatch(
+            _(
+                "{what} in eval mode gave two different outputs for the same input: dropout "
+                "is still active in eval mode"
+            ).format(what=what)
+        )
+    expect_tensor(first, want, _("{what} in eval mode").format(what=what))
+
+
+def _dropout_values(out, h, p, what):
+    """Each value after dropout must be 0 (dropped) or h / (1 - p) (kept); return the kept."""
+    dropped = out.abs() <= 1e-6
+    ratio = out / h  # h > 0 everywhere
+    if bool(((ratio - 1).abs() <= 1e-4).all()):
+        raise Mismatch(
+            _(
+                "{what} in train mode gives the same output as in eval mode: no dropout is applied"
+            ).format(what=what)
+        )
+    scale, want = ratio[~dropped].median().item(), 1 / (1 - p)
+    one_scale = bool(dropped.any()) and torch.allclose(
+        ratio[~dropped], torch.tensor(scale), rtol=1e-4
+    )
+    if one_scale and abs(scale - want) > 1e-4 * want:
+        raise Mismatch(
+            _(
+                "{what} in train mode multiplies the values it keeps by {got:.4g}; they must be "
+                "multiplied by 1/(1-p) = {want:.4g}, so that each output keeps its expected value"
+            ).format(what=what, got=scale, want=want)
+        )
+    odd = ~(dropped | torch.isclose(out, h * want, rtol=1e-4, atol=1e-6))
+    if odd.any():
+        raise Mismatch(
+            _(
+                "{what} in train mode: each hidden value reaching the second linear layer should "
+                "be 0 (dropped) or the ReLU's output times 1/(1-p) = {scale:.4g} (kept), but "
+                "{count} of {total} are neither; apply dropout with drop probability p to the "
+                "ReLU's output, just before the second layer"
+            ).format(what=what, scale=want, count=int(odd.sum()), total=odd.numel())
+        )
+    return ~dropped
+
+
+def _expect_fresh_masks(kept, again, what):
+    """Masks drawn afresh on every call and for every value, not per unit or example."""
+    if torch.equal(kept, again):
+        raise Mismatch(
+            _(
+                "{what} in train mode dropped the same values in two forward passes: draw a "
+                "new random mask on every call"
+            ).format(what=what)
+        )
+    if bool((kept == kept[:1]).all()):
+        raise Mismatch(
+            _(
+                "{what} in train mode dropped the same hidden units for every example of the "
+                "batch: draw the mask for every value of the (batch, n_hidden) tensor"
+            ).format(what=what)
+        )
+    if bool((kept == kept[:, :1]).all()):
+        raise Mismatch(
+            _(
+                "{what} in train mode dropped each example's hidden values all together or "
+                "not at all: draw the mask for every value of the (batch, n_hidden) tensor"
+            ).format(what=what)
+        )
+
+
+def _dropout_train(answer, p):
+    """In train mode: drop probability p, scaling 1/(1-p), a fresh mask per element and call."""
+    what = f"DropoutMLP({_N_IN}, {_HIDDEN}, {_HIDDEN}, p={p})"
+    net = _build(answer, _N_IN, _HIDDEN, _HIDDEN, p)
+    _expect_shapes(net, [(_HIDDEN, _N_IN), (_HIDDEN,), (_HIDDEN, _HIDDEN), (_HIDDEN,)], what)
+    x, weights = _probe_weights()
+    h = torch.relu(x @ weights[0].T + weights[1])
+    _set_weights(net, weights)
+    net.train()
+    first = _forward(net, x, what) - _SHIFT
+    second = _forward(net, x, what) - _SHIFT
+    kept = _dropout_values(first, h, p, what)
+    _expect_fresh_masks(kept, _dropout_values(second, h, p, what), what)
+    fraction = kept.float().mean().item()
+    if abs(fraction - (1 - p)) > 0.03:
+        raise Mismatch(
+            _(
+                "{what} in train mode kept {got:.0%} of the hidden values, expected about "
+                "{want:.0%}: each value must be dropped with probability p"
+            ).format(what=what, got=fraction, want=1 - p)
+        )
+
+
+def _dropout_device(answer, p):
+    """Everything in forward must follow the model's device: a mask made on the CPU breaks on a
+    GPU. The meta device (shapes only, no data) shows it on any machine."""
+    what = f"DropoutMLP(6, 32, 3, p={p})"
+    net = _build(answer, 6, 32, 3, p).to("meta").train()
+    try:
         with torch.no_grad():
-            want = _lenet_reference(list(net.parameters()), x)
-            got = _forward(net, x, "your Sequential")
-        expect_tensor(got, want, f"the output for a batch of {batch}", atol=1e-4)
-    return "the classic Net as one nn.Sequential: 10 parameters, output (N, 10)."
+            net(torch.zeros(5, 6, device="meta"))
+    except RuntimeError as err:
+        if "device" in str(err):
+            raise Mismatch(
+                _(
+                    "{what} in train mode makes a tensor on the CPU while the model is on "
+                    "another device, which fails on a GPU: create the mask on the device of the "
+                    "values it multiplies"
+                ).format(what=what)
+            ) from None
 
 
 @exercise(
     "04.ex4",
     hints=[
         N_(
-            "use an nn.Dropout(p) module between the ReLU and fc2: it is active "
-            "in train() and does nothing in eval(); F.dropout needs training=self.training."
-        )
+            "dropout goes between the ReLU and the second linear layer, and it must know whether "
+            "the model is training: a module follows train() and eval(), a plain function call "
+            "does not unless you tell it."
+        ),
+        N_(
+            "create an nn.Dropout with probability p in __init__ and apply it to the ReLU's "
+            "output in forward; if you call F.dropout instead, pass it training=self.training."
+        ),
+        N_(
+            "__init__: self.fc1 = nn.Linear(n_in, n_hidden), self.dropout = nn.Dropout(p), "
+            "self.fc2 = nn.Linear(n_hidden, n_out); forward: return "
+            "self.fc2(self.dropout(F.relu(self.fc1(x))))."
+        ),
     ],
 )
 def _dropout_mlp(answer):
     for p in (0.5, 0.2):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            net = _build(answer, 6, 32, 3, p)
-            what = f"DropoutMLP(6, 32, 3, p={p})"
-            _expect_shapes(net, [(32, 6), (32,), (3, 32), (3,)], what)
-            w1, b1, w2, b2 = net.parameters()
-            x = _inputs(50, 6)
-            with torch.no_grad():
-                clean = torch.relu(x @ w1.T + b1) @ w2.T + b2
-                net.eval()
-                first = _forward(net, x, what)
-                second = _forward(net, x, what)
-                if not torch.equal(first, second):
-                    raise Mismatch(
-                        f"{what} in eval mode gave two different outputs for the same "
-                        "input: dropout is still active in eval mode."
-                    )
-                expect_tensor(first, clean, f"{what} in eval mode")
-                net.train()
-                torch.manual_seed(1)
-                noisy = _forward(net, x, what)
-                if torch.equal(noisy, clean):
-                    raise Mismatch(
-                        f"{what} in train mode gives the same output as in eval mode: "
-                        "no dropout is applied."
-                    )
-                torch.manual_seed(1)
-                want = F.dropout(torch.relu(x @ w1.T + b1), p, training=True) @ w2.T + b2
-            expect_tensor(noisy, want, f"{what} in train mode (dropout after the ReLU, with p)")
-    return "dropout acts in train mode only, with the p you were given."
+        _dropout_eval(answer, p)
+        _dropout_train(answer, p)
+    _dropout_device(answer, 0.5)
+    return _(
+        "in train mode about p of the hidden values dropped afresh on each call and the rest "
+        "scaled by 1/(1-p), for p = 0.5 and 0.2; nothing dropped in eval mode."
+    )
 
 
 _HIDDEN_CODE_RAN: list[str] = []
@@ -246,61 +464,85 @@ class _Trap:
         return (_hidden_code, ())
 
 
+def _build_small():
+    return nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Dropout(0.5), nn.Linear(4, 2))
+
+
+def _expect_loaded(model, saved):
+    """model must be a fresh nn.Module holding saved's tensors, in evaluation mode."""
+    if isinstance(model, dict):
+        raise Mismatch(
+            _(
+                "it returns the state_dict itself: load it into a fresh model from build() "
+                "and return that model"
+            )
+        )
+    if not isinstance(model, nn.Module):
+        raise Mismatch(_("it should return an nn.Module, got {kind}").format(kind=kind_of(model)))
+    got, want = model.state_dict(), saved.state_dict()
+    if list(got) != list(want):
+        raise Mismatch(
+            _("the model has entries {got}, expected {want}: make it with build()").format(
+                got=list(got), want=list(want)
+            )
+        )
+    for name in want:
+        if not torch.equal(got[name].cpu(), want[name]):
+            raise Mismatch(
+                _(
+                    "{name} is not the tensor saved in the file: load the file's state_dict "
+                    "into the model you return"
+                ).format(name=name)
+            )
+    if model.training:
+        raise Mismatch(
+            _(
+                "the model is still in training mode, so its dropout is active: switch it to "
+                "evaluation mode before returning it"
+            )
+        )
+
+
 @exercise(
     "04.ex5",
     hints=[
         N_(
-            "model = build(); model.load_state_dict(torch.load(path, "
-            "weights_only=True)); model.eval(); return model."
-        )
+            "the file holds only tensors: they need a fresh model from build() to go into, and "
+            "a loader that refuses anything in the file that is not plain data."
+        ),
+        N_(
+            "read the file with torch.load and weights_only=True, pass the result to the fresh "
+            "model's load_state_dict, switch the model to evaluation mode and return the model "
+            "(load_state_dict itself returns only a report of the keys)."
+        ),
+        N_(
+            "model = build(); model.load_state_dict(torch.load(path, weights_only=True)); "
+            "model.eval(); return model"
+        ),
     ],
 )
 def _load_weights(answer):
-    def build():
-        return nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Dropout(0.5), nn.Linear(4, 2))
-
     expect_callable(answer)
-    with torch.random.fork_rng(devices=[]), tempfile.TemporaryDirectory() as folder:
-        torch.manual_seed(0)
-        saved = build()
+    with tempfile.TemporaryDirectory() as folder:
+        saved = _build_small()
         path = os.path.join(folder, "weights.pt")
         torch.save(saved.state_dict(), path)
-        model = answer(path, build)
-        if isinstance(model, dict):
-            raise Mismatch(
-                "it returns the state_dict itself: load it into build() with "
-                "model.load_state_dict(...) and return the model."
-            )
-        if not isinstance(model, nn.Module):
-            raise Mismatch(f"it should return an nn.Module, got {kind_of(model)}.")
+        model = answer(path, _build_small)
         if model is saved:
-            raise Mismatch("it returned the original model object instead of a fresh one.")
-        got, want = model.state_dict(), saved.state_dict()
-        if list(got) != list(want):
-            raise Mismatch(
-                f"the model has entries {list(got)}, expected {list(want)}: make it with build()."
-            )
-        for name in want:
-            if not torch.equal(got[name].cpu(), want[name]):
-                raise Mismatch(
-                    f"{name} is not the tensor saved in the file: call "
-                    "model.load_state_dict(torch.load(path, weights_only=True))."
-                )
-        if model.training:
-            raise Mismatch(
-                "the model is still in training mode (dropout active): "
-                "call model.eval() before returning it."
-            )
+            raise Mismatch(_("it returned the original model object instead of a fresh one"))
+        _expect_loaded(model, saved)
         unsafe = os.path.join(folder, "unsafe.pt")
         torch.save({**saved.state_dict(), "extra": _Trap()}, unsafe)
         _HIDDEN_CODE_RAN.clear()
         try:
-            answer(unsafe, build)
+            answer(unsafe, _build_small)
         except Exception:
             pass
         if _HIDDEN_CODE_RAN:
             raise Mismatch(
-                "loading a file with a pickled object ran the code hidden in it: "
-                "never pass weights_only=False for a file you did not make."
+                _(
+                    "loading a file with a pickled object ran the code hidden in it: never "
+                    "pass weights_only=False for a file you did not make"
+                )
             )
-    return "weights restored, eval mode, and a file with hidden code is refused."
+    return _("weights restored, eval mode, and a file with hidden code is refused.")

@@ -1,0 +1,207 @@
+"""Correct answers to chapter 04 that differ from the reference: each must pass."""
+
+import math
+from collections import OrderedDict
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+# 04.ex1: TwoLayerNet(n_in, n_hidden, n_out)
+class SequentialSubclass(nn.Sequential):
+    """A subclass of nn.Sequential is a subclass of nn.Module too."""
+
+    def __init__(self, n_in, n_hidden, n_out):
+        super().__init__(nn.Linear(n_in, n_hidden), nn.ReLU(), nn.Linear(n_hidden, n_out))
+
+
+class SequentialInside(nn.Module):
+    def __init__(self, n_in, n_hidden, n_out):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(n_in, n_hidden), nn.ReLU(), nn.Linear(n_hidden, n_out))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class OtherNamesAndClamp(nn.Module):
+    def __init__(self, n_in, n_hidden, n_out):
+        super().__init__()
+        self.hidden = nn.Linear(n_in, n_hidden)
+        self.act = nn.ReLU()
+        self.out = nn.Linear(n_hidden, n_out)
+
+    def forward(self, x):
+        return self.out(self.hidden(x).clamp(min=0))
+
+
+# 04.ex2: count_parameters(model)
+def count_with_a_loop(model):
+    total = 0
+    for param in model.parameters():
+        if param.requires_grad:
+            total += param.numel()
+    return total
+
+
+def count_with_math_prod(model):
+    return sum(math.prod(p.shape) for _, p in model.named_parameters() if p.requires_grad)
+
+
+def count_with_parameters_to_vector(model):
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    return nn.utils.parameters_to_vector(trainable).numel() if trainable else 0
+
+
+# 04.ex3: classic_sequential()
+def _classic_layers():
+    return [
+        nn.Conv2d(1, 6, kernel_size=5),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=2, stride=2),
+        nn.Conv2d(6, 16, kernel_size=5),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=2, stride=2),
+        nn.Flatten(start_dim=1),
+        nn.Linear(16 * 5 * 5, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
+    ]
+
+
+def sequential_from_a_list():
+    return nn.Sequential(*_classic_layers())
+
+
+def sequential_appended():
+    net = nn.Sequential()
+    for layer in _classic_layers():
+        net.append(layer)
+    return net
+
+
+def sequential_with_names():
+    names = ["c1", "r1", "p1", "c2", "r2", "p2", "flat", "f1", "r3", "f2", "r4", "f3"]
+    return nn.Sequential(OrderedDict(zip(names, _classic_layers())))
+
+
+def sequential_of_blocks():
+    def conv_block(c_in, c_out):
+        return nn.Sequential(nn.Conv2d(c_in, c_out, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2))
+
+    return nn.Sequential(
+        conv_block(1, 6),
+        conv_block(6, 16),
+        nn.Flatten(),
+        nn.Sequential(nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU()),
+        nn.Linear(84, 10),
+    )
+
+
+# 04.ex4: DropoutMLP(n_in, n_hidden, n_out, p)
+class _TwoLayers(nn.Module):
+    def __init__(self, n_in, n_hidden, n_out, p):
+        super().__init__()
+        self.fc1, self.fc2, self.p = nn.Linear(n_in, n_hidden), nn.Linear(n_hidden, n_out), p
+
+
+class FunctionalWithTraining(_TwoLayers):
+    def forward(self, x):
+        return self.fc2(F.dropout(F.relu(self.fc1(x)), self.p, self.training))
+
+
+class HandWrittenMask(_TwoLayers):
+    def forward(self, x):
+        h = F.relu(self.fc1(x))
+        if self.training:
+            h = h * (torch.rand_like(h) >= self.p) / (1 - self.p)
+        return self.fc2(h)
+
+
+class BernoulliMask(_TwoLayers):
+    def forward(self, x):
+        h = torch.relu(self.fc1(x))
+        if not self.training:
+            return self.fc2(h)
+        keep = torch.bernoulli(torch.full_like(h, 1 - self.p))
+        return self.fc2(h * keep / (1 - self.p))
+
+
+class DropoutInASequential(nn.Module):
+    def __init__(self, n_in, n_hidden, n_out, p):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Linear(n_in, n_hidden), nn.ReLU(), nn.Dropout(p), nn.Linear(n_hidden, n_out)
+        )
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class DropoutBeforeRelu(_TwoLayers):
+    """Dropout scales by a non-negative factor, so it commutes with the ReLU."""
+
+    def __init__(self, n_in, n_hidden, n_out, p):
+        super().__init__(n_in, n_hidden, n_out, p)
+        self.drop = nn.Dropout(p)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.drop(self.fc1(x))))
+
+
+# 04.ex5: load_weights(path, build)
+def load_on_the_cpu(path, build):
+    model = build()
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def eval_first_then_load(path, build):
+    model = build().eval()
+    state = torch.load(path, weights_only=True, mmap=True)
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def load_from_an_open_file(path, build):
+    with open(path, "rb") as file:
+        state = torch.load(file, map_location=torch.device("cpu"), weights_only=True)
+    model = build()
+    model.load_state_dict(state)
+    model.train(False)
+    return model
+
+
+RIGHT = {
+    "04.ex1": [
+        ("a subclass of nn.Sequential", SequentialSubclass),
+        ("an nn.Sequential attribute", SequentialInside),
+        ("other names, nn.ReLU attribute, clamp", OtherNamesAndClamp),
+    ],
+    "04.ex2": [
+        ("a for loop", count_with_a_loop),
+        ("math.prod over named_parameters", count_with_math_prod),
+        ("parameters_to_vector", count_with_parameters_to_vector),
+    ],
+    "04.ex3": [
+        ("keyword arguments, from a list", sequential_from_a_list),
+        ("append one by one", sequential_appended),
+        ("an OrderedDict of named layers", sequential_with_names),
+        ("nested blocks", sequential_of_blocks),
+    ],
+    "04.ex4": [
+        ("F.dropout with self.training", FunctionalWithTraining),
+        ("hand-written inverted-dropout mask", HandWrittenMask),
+        ("torch.bernoulli mask", BernoulliMask),
+        ("nn.Dropout inside an nn.Sequential", DropoutInASequential),
+        ("dropout before the ReLU", DropoutBeforeRelu),
+    ],
+    "04.ex5": [
+        ("map_location='cpu'", load_on_the_cpu),
+        ("eval() first, mmap=True, strict=True", eval_first_then_load),
+        ("an open file, train(False)", load_from_an_open_file),
+    ],
+}
