@@ -5,6 +5,22 @@ import torch
 TENSOR_RESULTS = {"03.ex1", "03.ex2", "03.ex3", "03.ex4"}
 
 
+# Exercise 1: sigmoid_grad(x), which must not use autograd
+def _sigmoid_by_backward(x):
+    x = x.detach().requires_grad_()
+    torch.sigmoid(x).sum().backward()
+    return x.grad
+
+
+def _sigmoid_by_autograd_grad(x):
+    x = x.detach().requires_grad_()
+    return torch.autograd.grad((1 / (1 + torch.exp(-x))).sum(), x)[0]
+
+
+def _sigmoid_by_func_grad(x):
+    return torch.vmap(torch.func.grad(torch.sigmoid))(x.reshape(-1)).reshape(x.shape)
+
+
 # Exercise 2: vjp(f, x, v)
 def _vjp_ignores_v(f, x, v):
     x = x.detach().requires_grad_()
@@ -113,6 +129,40 @@ def _one_backward_for_all(loss_fn, w, batches):
     return w.grad
 
 
+def _leaves_the_last_gradient(loss_fn, w, batches):
+    grads = []
+    for batch in batches:
+        w.grad = None
+        loss_fn(w, batch).backward()
+        grads.append(w.grad)
+    return torch.stack(grads)
+
+
+def _restores_a_zeroed_gradient(loss_fn, w, batches):
+    old = w.grad  # the same tensor, which zero_ below empties
+    grads = []
+    for batch in batches:
+        if w.grad is not None:
+            w.grad.zero_()
+        loss_fn(w, batch).backward()
+        grads.append(w.grad.clone())
+    w.grad = old
+    return torch.stack(grads)
+
+
+def _takes_a_step(loss_fn, w, batches):
+    old = w.grad
+    grads = []
+    for batch in batches:
+        w.grad = None
+        loss_fn(w, batch).backward()
+        grads.append(w.grad)
+    with torch.no_grad():
+        w -= 0.1 * torch.stack(grads).mean(0)  # an update the statement did not ask for
+    w.grad = old
+    return torch.stack(grads)
+
+
 def _returns_a_list(loss_fn, w, batches):
     grads = []
     for batch in batches:
@@ -205,6 +255,9 @@ WRONG = {
         ("x(1 - x) on the raw input", lambda x: x * (1 - x), "wrong values"),
         ("sigmoid(x)(1 - x)", lambda x: torch.sigmoid(x) * (1 - x), "wrong values"),
         ("the .grad of a fresh tensor", lambda x: x.clone().requires_grad_().grad, "got None"),
+        ("autograd's backward", _sigmoid_by_backward, "runs a backward pass"),
+        ("torch.autograd.grad", _sigmoid_by_autograd_grad, "runs a backward pass"),
+        ("torch.func.grad", _sigmoid_by_func_grad, "runs a backward pass"),
     ],
     "03.ex2": [
         ("ignores v", _vjp_ignores_v, "wrong values"),
@@ -230,10 +283,13 @@ WRONG = {
     "03.ex4": [
         ("never resets", _never_resets, "accumulates"),
         ("resets after backward", _resets_after, "before each backward, not after"),
-        ("stores w.grad itself", _keeps_the_same_tensor, "store w.grad.clone()"),
+        ("stores w.grad itself", _keeps_the_same_tensor, "store a copy (.clone())"),
         ("zero_ on a missing grad", _zero_on_none, "raised AttributeError"),
         ("one backward for all", _one_backward_for_all, "has shape"),
         ("returns a list", _returns_a_list, "got list"),
+        ("leaves the last gradient in w.grad", _leaves_the_last_gradient, "(here None)"),
+        ("restores a gradient it zeroed", _restores_a_zeroed_gradient, "no longer holds"),
+        ("changes w", _takes_a_step, "changed w itself"),
     ],
     "03.ex5": [
         ("forward difference", _forward_difference, "one-sided difference's error"),

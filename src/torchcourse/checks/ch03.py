@@ -1,15 +1,20 @@
 """Checks for chapter 03, Autograd."""
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 from torchcourse.checks.core import Mismatch, exercise
 from torchcourse.checks.expect import call, expect_close, expect_tensor
-from torchcourse.i18n import N_
+from torchcourse.i18n import N_, _
 
 
 def _random(*shape, dtype=torch.float32, seed=3):
     generator = torch.Generator().manual_seed(seed)
     return (torch.rand(*shape, generator=generator, dtype=torch.float64) * 4 - 2).to(dtype)
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).replace("torch.", "")
 
 
 def _autograd(f, x):
@@ -21,23 +26,60 @@ def _autograd(f, x):
 
 def _untouched(x, before, requires_grad=False):
     """The learner's function must leave its input alone: values, requires_grad and grad."""
-    if x.requires_grad != requires_grad or x.grad is not None:
-        changes = []
-        if x.requires_grad != requires_grad:
-            changes.append("switched on requires_grad of the caller's x")
-        if x.grad is not None:
-            changes.append("filled the caller's x.grad")
+    switched, filled = x.requires_grad != requires_grad, x.grad is not None
+    if switched and filled:
         raise Mismatch(
-            f"your function {' and '.join(changes)}; work on x.detach().requires_grad_(), "
-            "a new tensor with the same numbers, instead."
+            _(
+                "your function switched on requires_grad of the caller's x and filled its .grad; "
+                "work on x.detach().requires_grad_(), a new tensor with the same numbers"
+            )
+        )
+    if switched:
+        raise Mismatch(
+            _(
+                "your function switched on requires_grad of the caller's x; work on "
+                "x.detach().requires_grad_(), a new tensor with the same numbers"
+            )
+        )
+    if filled:
+        raise Mismatch(
+            _(
+                "your function filled the caller's x.grad; work on x.detach().requires_grad_(), "
+                "a new tensor with the same numbers that is cut off from the caller's x"
+            )
         )
     if not torch.allclose(x.detach(), before, rtol=0, atol=1e-12):
-        raise Mismatch("your function changed the values of the caller's x.")
+        raise Mismatch(_("your function changed the values of the caller's x"))
+
+
+class _AutogradSpy(TorchFunctionMode):
+    """Notes whether the code inside calls a backward pass (backward or autograd.grad)."""
+
+    _ENTRY_POINTS = (torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad)
+
+    def __init__(self):
+        super().__init__()
+        self.used = False
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if any(func is entry for entry in self._ENTRY_POINTS):
+            self.used = True
+        return func(*args, **(kwargs or {}))
 
 
 @exercise(
     "03.ex1",
-    hints=[N_("with s = torch.sigmoid(x), the derivative is s * (1 - s).")],
+    hints=[
+        N_(
+            "Differentiate 1 / (1 + e^(-x)) with the chain rule, then look for σ(x) itself "
+            "in the result."
+        ),
+        N_(
+            "The derivative is e^(-x) / (1 + e^(-x))², which splits into two factors: "
+            "1 / (1 + e^(-x)), that is σ(x), times e^(-x) / (1 + e^(-x)), that is 1 - σ(x)."
+        ),
+        N_("s = torch.sigmoid(x); return s * (1 - s)"),
+    ],
 )
 def _sigmoid_grad(answer):
     cases = [
@@ -46,16 +88,27 @@ def _sigmoid_grad(answer):
         _random(2, 1, 5) * 3,
     ]
     for x in cases:
-        before = x.clone()
-        got = call(answer, x)
+        want, before = _autograd(torch.sigmoid, x), x.clone()
+        with _AutogradSpy() as spy:
+            got = call(answer, x)
+        if spy.used:
+            raise Mismatch(
+                _(
+                    "your function runs a backward pass (backward or torch.autograd.grad): "
+                    "this exercise asks for your own formula, which the check then compares "
+                    "with autograd"
+                )
+            )
         expect_tensor(
             got,
-            _autograd(torch.sigmoid, x),
-            f"sigmoid_grad of a {tuple(x.shape)} {str(x.dtype).replace('torch.', '')} tensor",
+            want,
+            _("sigmoid_grad of a {shape} {dtype} tensor").format(
+                shape=tuple(x.shape), dtype=_dtype_name(x.dtype)
+            ),
             atol=1e-6,
         )
         _untouched(x, before)
-    return "your formula agrees with autograd everywhere."
+    return _("your formula agrees with autograd everywhere.")
 
 
 def _vjp_cases():
@@ -87,7 +140,7 @@ def _vjp_cases():
             torch.tensor([[1.0, 2.0], [0.0, -1.0]]),
         ),
         (
-            "y = x * 2, x itself requiring grad",
+            _("y = x * 2, x itself requiring grad"),
             lambda t: t * 2,
             torch.tensor([1.0, -1.0, 0.5]).requires_grad_(),
             torch.tensor([3.0, 2.0, 1.0]),
@@ -97,7 +150,17 @@ def _vjp_cases():
 
 @exercise(
     "03.ex2",
-    hints=[N_("x = x.detach().requires_grad_(); f(x).backward(v); return x.grad.")],
+    hints=[
+        N_(
+            "Section 4: backward with a gradient argument v, called on a non-scalar result, "
+            "computes exactly vᵀJ and stores it in the .grad of the leaf that records."
+        ),
+        N_(
+            "Make that leaf from x as the statement says, call f on the leaf, call backward "
+            "on the result with v as its argument, and return the leaf's .grad."
+        ),
+        N_("x = x.detach().requires_grad_(); f(x).backward(v); return x.grad"),
+    ],
 )
 def _vjp(answer):
     for name, f, x, v in _vjp_cases():
@@ -105,8 +168,8 @@ def _vjp(answer):
         before, requires_grad = x.detach().clone(), x.requires_grad
         got = call(answer, f, x, v.clone())
         _untouched(x, before, requires_grad)
-        expect_tensor(got, want, f"vjp for {name}")
-    return "vᵀJ is right for 4 functions, also when y and x differ in shape or x requires grad."
+        expect_tensor(got, want, _("vjp for {name}").format(name=name))
+    return _("vᵀJ is right for 4 functions, also when y and x differ in shape or x requires grad.")
 
 
 _ELEMENTWISE = [
@@ -121,9 +184,14 @@ _ELEMENTWISE = [
     "03.ex3",
     hints=[
         N_(
-            "on x = x.detach().requires_grad_(), call f(x).sum().backward(); "
-            "x.grad then holds f'(x) for every element."
-        )
+            "For an elementwise f the Jacobian is diagonal, so a vector-Jacobian product with "
+            "v full of ones is the list of derivatives f'(x_i) (section 5)."
+        ),
+        N_(
+            "Summing first gives the same ones: from a fresh leaf made as in exercise 2, call "
+            "backward on the sum of f of the leaf, then return the leaf's .grad."
+        ),
+        N_("x = x.detach().requires_grad_(); f(x).sum().backward(); return x.grad"),
     ],
 )
 def _derivative(answer):
@@ -131,16 +199,22 @@ def _derivative(answer):
     for (name, f, df), shape in zip(_ELEMENTWISE, shapes + [(5,)], strict=True):
         for dtype in (torch.float32, torch.float64):
             x = _random(*shape, dtype=dtype, seed=len(name))
-            before = x.clone()
+            want, before = df(x), x.clone()
             got = call(answer, f, x)
             _untouched(x, before)
-            dtype_name = str(dtype).replace("torch.", "")
-            expect_tensor(got, df(x), f"derivative({name}, x) for x of shape {shape}, {dtype_name}")
+            expect_tensor(
+                got,
+                want,
+                _("derivative({name}, x) for x of shape {shape}, {dtype}").format(
+                    name=name, shape=shape, dtype=_dtype_name(dtype)
+                ),
+            )
     x = torch.tensor([0.5, -2.0, 3.0], requires_grad=True)
+    want, before = torch.cos(x.detach()), x.detach().clone()
     got = call(answer, torch.sin, x)
-    _untouched(x, x.detach().clone(), requires_grad=True)
-    expect_tensor(got, torch.cos(x.detach()), "derivative(torch.sin, x) for x requiring grad")
-    return "the derivatives of 4 functions, for several shapes and dtypes, x left alone."
+    _untouched(x, before, requires_grad=True)
+    expect_tensor(got, want, _("derivative(torch.sin, x) for x requiring grad"))
+    return _("the derivatives of 4 functions, for several shapes and dtypes, x left alone.")
 
 
 def _batches(count, rows, cols, seed):
@@ -150,14 +224,14 @@ def _batches(count, rows, cols, seed):
 def _loss_cases():
     return [
         (
-            "squared error",
+            _("squared error"),
             lambda w, batch: ((batch @ w - 1) ** 2).mean(),
             _random(3, seed=20),
             _batches(3, 4, 3, seed=21),
             None,
         ),
         (
-            "tanh sum",
+            _("tanh sum"),
             lambda w, batch: (batch @ w).tanh().sum(),
             _random(2, 3, seed=30),
             _batches(4, 5, 2, seed=31),
@@ -176,18 +250,47 @@ def _diagnose_batches(got, want, stale):
     close = lambda a, b: torch.allclose(a, b, atol=1e-5, rtol=1e-5)  # noqa: E731
     if close(got, want.cumsum(0)) or (stale is not None and close(got, want.cumsum(0) + stale)):
         raise Mismatch(
-            "the gradients add up from batch to batch: .grad accumulates, so reset "
-            "w.grad (w.grad = None) before each backward."
+            _(
+                "the gradients add up from batch to batch: .grad accumulates, so empty "
+                "w.grad (set it to None) before each backward"
+            )
         )
     if close(got, want[-1].expand_as(want)):
         raise Mismatch(
-            "every row equals the last batch's gradient: you stored w.grad itself, "
-            "which the next backward overwrites; store w.grad.clone()."
+            _(
+                "every row equals the last batch's gradient: you stored the tensor w.grad "
+                "itself, which the next backward changes in place; store a copy (.clone()) "
+                "or give each backward a fresh w.grad (None)"
+            )
         )
     if stale is not None and close(got[0], want[0] + stale) and close(got[1:], want[1:]):
         raise Mismatch(
-            "the first gradient includes what w.grad held before your loop: reset "
-            "w.grad before each backward, not after."
+            _(
+                "the first gradient includes what w.grad held before your loop: empty w.grad "
+                "before each backward, not after"
+            )
+        )
+
+
+def _expect_w_as_found(w, w0, stale):
+    """After the call, w must hold its old values and the caller's old gradient (or None)."""
+    if not torch.equal(w.detach(), w0) or not w.requires_grad:
+        raise Mismatch(_("your function changed w itself (its values or requires_grad)"))
+    if stale is None and w.grad is not None:
+        raise Mismatch(
+            _(
+                "w.grad was None when your function was called and holds a gradient when it "
+                "returns: put the caller's gradient back (here None) before returning"
+            )
+        )
+    if stale is not None and (
+        w.grad is None or w.grad.shape != stale.shape or not torch.equal(w.grad, stale)
+    ):
+        raise Mismatch(
+            _(
+                "w.grad no longer holds the gradient it had when your function was called: "
+                "keep the caller's gradient aside (unchanged) and put it back before returning"
+            )
         )
 
 
@@ -195,9 +298,18 @@ def _diagnose_batches(got, want, stale):
     "03.ex4",
     hints=[
         N_(
-            "in the loop: w.grad = None, then loss_fn(w, batch).backward(), then "
-            "keep w.grad; torch.stack the list at the end."
-        )
+            "backward adds into w.grad, so each batch needs an empty w.grad before its backward; "
+            "and the caller's gradient must be back in w.grad when you return."
+        ),
+        N_(
+            "Before the loop, keep the caller's w.grad in a variable. In the loop, set w.grad "
+            "to None, backpropagate the batch's loss and store the new w.grad. After the loop, "
+            "put the kept gradient back and stack what you stored."
+        ),
+        N_(
+            "old = w.grad; then for each batch: w.grad = None; loss_fn(w, batch).backward(); "
+            "grads.append(w.grad); after the loop w.grad = old; return torch.stack(grads)"
+        ),
     ],
 )
 def _per_batch_grads(answer):
@@ -207,11 +319,17 @@ def _per_batch_grads(answer):
         if stale is not None:
             w.grad = stale.clone()
         got = call(answer, loss_fn, w, [b.clone() for b in batches])
-        what = f"per_batch_grads for the {name} loss ({len(batches)} batches"
-        what += ", w holding an old gradient)" if stale is not None else ")"
+        if stale is None:
+            what = _("per_batch_grads for the {name} loss ({count} batches)")
+        else:
+            what = _(
+                "per_batch_grads for the {name} loss ({count} batches, w holding an old gradient)"
+            )
+        what = what.format(name=name, count=len(batches))
         _diagnose_batches(got, want, stale)
         expect_tensor(got, want, what)
-    return "one clean gradient per batch, even when w arrives with an old gradient."
+        _expect_w_as_found(w, w0, stale)
+    return _("one clean gradient per batch, and w.grad as the caller left it.")
 
 
 def _batch_grad(loss_fn, w0, batch):
@@ -258,13 +376,17 @@ def _expect_error(got, want, what, tol):
             raise
         if value > max(want, tol):
             raise Mismatch(
-                f"{wrong} That is the size of a one-sided difference's error, which grows "
-                "like h: use the central difference (f(x + step) - f(x - step)) / (2 * h)."
+                _(
+                    "{wrong}. That is the size of a one-sided difference's error, which grows "
+                    "like h: use the central difference, (f(x + step) - f(x - step)) / (2 * h)"
+                ).format(wrong=str(wrong).rstrip("."))
             ) from None
         if want > 0 and value < want / 10:
             raise Mismatch(
-                f"{wrong} With h=0.01 the central difference of x**3 is off by exactly "
-                "h**2 = 1e-4: use the h you are given."
+                _(
+                    "{wrong}. With h = 0.01 the central difference of x**3 is off by exactly "
+                    "h**2 = 1e-4: use the h you are given"
+                ).format(wrong=str(wrong).rstrip("."))
             ) from None
         raise
 
@@ -277,27 +399,43 @@ def _f64(*values):
     "03.ex5",
     hints=[
         N_(
-            "x = x.detach().requires_grad_(); f(x).backward(); then for each element i, "
-            "step = zeros with h at i, numeric[i] = (f(x + step) - f(x - step)) / (2 * h); "
-            "return (x.grad - numeric).abs().max().item()."
-        )
+            "Compute two gradients of the same f at the same x, one by autograd and one element "
+            "by element from central differences, then return the largest absolute gap."
+        ),
+        N_(
+            "For the numeric one, loop over the positions i of x (x.numel() of them): a step "
+            "tensor of zeros with h at position i, reshaped to x's shape, gives f(x + step) and "
+            "f(x - step). Fill a tensor made with torch.zeros_like by index assignment."
+        ),
+        N_(
+            "x = x.detach().requires_grad_(); f(x).backward(); numeric = torch.zeros(x.numel(), "
+            "dtype=x.dtype); for each i: step = torch.zeros_like(numeric); step[i] = h; "
+            "step = step.reshape(x.shape); numeric[i] = (f(x + step) - f(x - step)) / (2 * h); "
+            "finally return (x.grad - numeric.reshape(x.shape)).abs().max().item()"
+        ),
     ],
 )
 def _gradient_error(answer):
     cube = _f64([1.0, 2.0], [3.0, -1.0])
     cases = [  # (what, f, x, the error it should report, tolerance)
-        ("a correct sum(x**3)", lambda t: (t**3).sum(), cube, 0.0, 1e-6),
-        ("the buggy cube", lambda t: _BuggyCube.apply(t).sum(), _f64(0.5, -1.5, 2.0), 11.25, 1e-5),
+        (_("a correct sum(x**3)"), lambda t: (t**3).sum(), cube, 0.0, 1e-6),
         (
-            "a correct sin(x0 * x1) + sum(x)",
+            _("the buggy cube"),
+            lambda t: _BuggyCube.apply(t).sum(),
+            _f64(0.5, -1.5, 2.0),
+            11.25,
+            1e-5,
+        ),
+        (
+            _("a correct sin(x0 * x1) + sum(x)"),
             lambda t: (t[0] * t[1]).sin() + t.sum(),
             _f64(0.3, -1.2, 2.0),
             0.0,
             1e-6,
         ),
-        ("the buggy product", _BuggyProduct.apply, _f64(1.5, -2.0, 0.5), 2.25, 1e-5),
+        (_("the buggy product"), _BuggyProduct.apply, _f64(1.5, -2.0, 0.5), 2.25, 1e-5),
         (
-            "the buggy cube, x requiring grad",
+            _("the buggy cube, x requiring grad"),
             lambda t: _BuggyCube.apply(t).sum(),
             _f64(0.5, -1.5, 2.0).requires_grad_(),
             11.25,
@@ -308,8 +446,8 @@ def _gradient_error(answer):
         before, requires_grad = x.detach().clone(), x.requires_grad
         got = call(answer, f, x)
         _untouched(x, before, requires_grad)
-        _expect_error(got, want, f"gradient_error for {what}", tol)
+        _expect_error(got, want, _("gradient_error for {what}").format(what=what), tol)
     # With h = 0.01 a central difference of x**3 is off by exactly h**2 = 1e-4.
     got = call(answer, lambda t: (t**3).sum(), cube, h=1e-2)
-    _expect_error(got, 1e-4, "gradient_error for a correct sum(x**3) with h=0.01", 1e-7)
-    return "finds the buggy backward passes, passes the correct ones, and uses h as asked."
+    _expect_error(got, 1e-4, _("gradient_error for a correct sum(x**3) with h=0.01"), 1e-7)
+    return _("finds the buggy backward passes, passes the correct ones, and uses h as asked.")
