@@ -3,20 +3,51 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from torchcourse.errors import CourseError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line and exit status 1 (not usage text and 2)."""
+
+    def error(self, message: str):
+        print(f"{self.prog}: {message}: see `{self.prog} --help`.", file=sys.stderr)
+        sys.exit(1)
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a positive number of seconds (e.g. --timeout 300)"
+        )
+    return value
+
+
 def _list(args) -> int:
     from torchcourse.manifest import load_course
+    from torchcourse.paths import course_root
 
+    root = course_root()
     for lesson in load_course().lessons:
         devices = "+".join(lesson.devices)
         print(
             f"{lesson.id}  {lesson.title:<52} {lesson.minutes:>3} min  "
             f"{len(lesson.exercises)} exercises  {devices}"
         )
+        if not (root / lesson.solution).is_file():
+            print(f"    missing: {lesson.solution} (restore it with git, or fix lessons.yml)")
+        if not (root / lesson.notebook).is_file():
+            print(
+                f"    missing: {lesson.notebook} (generate it with "
+                f"`python -m torchcourse chapters {lesson.id}`)"
+            )
     return 0
 
 
@@ -72,7 +103,7 @@ def _new(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser, one sub-command per job."""
-    top = argparse.ArgumentParser(prog="torchcourse", description=__doc__)
+    top = _Parser(prog="torchcourse", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
 
     sub.add_parser("list", help="the lessons in lessons.yml").set_defaults(run=_list)
@@ -111,7 +142,7 @@ def parser() -> argparse.ArgumentParser:
     prog.add_argument("lessons", nargs="*", metavar="LESSON", help="ids; default: all")
     prog.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="time for one notebook; default 2 x its max_seconds_cpu + 30",
     )
@@ -136,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     except CourseError as err:
         print(f"torchcourse {args.command}: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"torchcourse {args.command}: stopped (Ctrl-C).", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
