@@ -10,6 +10,8 @@ import pytest
 import torch
 from faults import one_line, read_only
 
+import torchcourse.device
+import torchcourse.doctor
 from torchcourse import cli, verify
 from torchcourse.manifest import load_course
 
@@ -31,17 +33,69 @@ def test_doctor_reports_versions_and_checksums(capsys):
     assert "checksums OK" in out
 
 
+@pytest.mark.parametrize("kind", ["cuda", "mps", "xpu"])
+def test_doctor_names_the_accelerator_torch_finds(monkeypatch, capsys, kind):
+    found = torch.device(kind)
+    monkeypatch.setattr(torch.accelerator, "current_accelerator", lambda check_available: found)
+    monkeypatch.setattr(torch.accelerator, "device_count", lambda: 1)
+    monkeypatch.setattr(torchcourse.doctor, "device_name", lambda device: f"a {device} device")
+    cli.main(["doctor"])
+    out = capsys.readouterr().out
+    assert f"accelerator  {kind}: a {kind}:0 device; pick_device() gives {kind}\n" in out
+
+
 def test_unknown_lesson_is_one_line(capsys):
     assert cli.main(["verify", "42"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no lesson '42'" in err
 
 
-def test_forcing_cuda_without_a_gpu_is_one_line(monkeypatch, capsys):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert cli.main(["verify", "--device", "cuda", "01"]) == 1
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "no usable CUDA GPU" in err
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (
+            ["--device", "cuda"],
+            "--device asks for cuda, but this machine has no usable accelerator",
+        ),
+        (["--device", "mps"], "--device asks for mps, but this machine has no usable accelerator"),
+        (["--device", "tpu"], "--device='tpu' is not a device PyTorch knows"),
+    ],
+)
+def test_an_absent_or_unknown_device_is_one_line_before_anything_runs(
+    monkeypatch, capsys, argv, words
+):
+    monkeypatch.setattr(torchcourse.device, "accelerator", lambda: None)
+    monkeypatch.setattr(verify, "run_nbval", _no_nbval)
+    assert cli.main(["verify", *argv, "01"]) == 1
+    assert words in one_line(capsys.readouterr().err)
+
+
+def test_any_accelerator_pytorch_knows_is_verified_and_recorded(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(torchcourse.device, "accelerator", lambda: torch.device("mps"))
+    monkeypatch.setattr(verify, "course_root", lambda: tmp_path)
+    _notebooks(tmp_path, "01")
+    forced = []
+
+    def fake_nbval(path, device, root):
+        forced.append(device)
+        return True, 1.0, ""
+
+    monkeypatch.setattr(verify, "run_nbval", fake_nbval)
+    assert cli.main(["verify", "--device", "MPS", "--record", "01"]) == 0
+    assert forced == ["mps", "mps"]
+    record = json.loads((tmp_path / "verification" / "01-mps.json").read_text())
+    assert record["device"] == "mps" and record["passed"] is True
+    assert "Verifying 1 lesson(s) on mps" in capsys.readouterr().out
+
+
+def test_a_device_index_past_the_last_is_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(torchcourse.device, "accelerator", lambda: torch.device("cuda"))
+    monkeypatch.setattr(torch.accelerator, "device_count", lambda: 1)
+    monkeypatch.setattr(verify, "run_nbval", _no_nbval)
+    assert cli.main(["verify", "--device", "cuda:1", "01"]) == 1
+    assert "asks for cuda:1, but this machine has 1 cuda device(s)" in one_line(
+        capsys.readouterr().err
+    )
 
 
 def _notebooks(root: Path, *lesson_ids: str) -> None:

@@ -232,3 +232,5 @@ def test_doctor_on_a_folder_that_is_not_a_course(tmp_path):
     done = _doctor(_env(TORCHCOURSE_ROOT=str(tmp_path)), tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
     assert f"TORCHCOURSE_ROOT={tmp_path} has no lessons.yml" in done.stdout
+    assert re.search(r"^mnist +not checked: fix the course first$", done.stdout, re.MULTILINE)
+    assert "SHA256SUMS" not in done.stdout

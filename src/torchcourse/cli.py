@@ -84,6 +84,17 @@ def _start(args) -> int:
     return start(load_course(), update=args.update, workspace=workspace)
 
 
+def _lab(args) -> int:
+    from pathlib import Path
+
+    from torchcourse.lab import lab
+    from torchcourse.manifest import load_course
+
+    workspace = Path(args.workspace).resolve() if args.workspace else None
+    extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
+    return lab(load_course(), workspace, extra)
+
+
 def _progress(args) -> int:
     from pathlib import Path
 
@@ -121,11 +132,16 @@ def parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="run nbval on lessons with a forced device")
     verify.add_argument("lessons", nargs="*", metavar="LESSON", help="ids; default: all")
-    verify.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    verify.add_argument(
+        "--device",
+        default="cpu",
+        metavar="DEVICE",
+        help="cpu (default) or an accelerator PyTorch knows: cuda, mps, xpu, ...",
+    )
     verify.add_argument(
         "--record",
         action="store_true",
-        help="write verification/<id>-<device>.json for the site's badge",
+        help="write verification/<id>-<device type>.json for the site's badge",
     )
     verify.set_defaults(run=_verify)
 
@@ -137,6 +153,18 @@ def parser() -> argparse.ArgumentParser:
     )
     start.add_argument("--workspace", metavar="DIR", help="default: workspace/ in the course")
     start.set_defaults(run=_start)
+
+    lab = sub.add_parser(
+        "lab", help="create or update workspace/, then open JupyterLab there (= make lab)"
+    )
+    lab.add_argument("--workspace", metavar="DIR", help="default: workspace/ in the course")
+    lab.add_argument(
+        "jupyter_args",
+        nargs=argparse.REMAINDER,
+        metavar="-- JUPYTER_ARGS",
+        help="passed on to JupyterLab, e.g. -- --port 9999 --no-browser",
+    )
+    lab.set_defaults(run=_lab)
 
     prog = sub.add_parser("progress", help="run your workspace notebooks' checks, one table")
     prog.add_argument("lessons", nargs="*", metavar="LESSON", help="ids; default: all")

@@ -80,15 +80,15 @@ def doctor() -> int:
     all is well."""
     print(f"python       {sys.version.split()[0]} ({platform.machine()})")
     print(f"torch        {torch.__version__} (CUDA build: {torch.version.cuda or 'no'})")
-    problems = 0
-    for name, check in (
-        ("torchvision", _torchvision_line),
-        ("accelerator", _accelerator_line),
-        ("course", _course_line),
-        ("mnist", _mnist_line),
-    ):
-        ok, line = check()
-        problems += not ok
+    course = _course_line()
+    rows = {
+        "torchvision": _torchvision_line(),
+        "accelerator": _accelerator_line(),
+        "course": course,
+        "mnist": _mnist_line() if course[0] else (True, "not checked: fix the course first"),
+    }
+    for name, (_, line) in rows.items():
         print(f"{name:<12} {line}")
+    problems = sum(not ok for ok, _ in rows.values())
     print("all good" if not problems else f"{problems} problem(s) found")
     return 1 if problems else 0

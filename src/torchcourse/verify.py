@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from torchcourse.device import DEVICE_ENV, device_name
+from torchcourse.device import DEVICE_ENV, device_name, parse_device, require_device
 from torchcourse.errors import CourseError
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
@@ -36,17 +36,17 @@ def run_nbval(notebook: Path, device: str, root: Path) -> tuple[bool, float, str
 
 
 def write_record(lesson: Lesson, device: str, results: dict[str, dict], root: Path) -> Path:
-    """Write verification/<id>-<device>.json: torch version, device name, date, results."""
+    """Write verification/<id>-<device type>.json: torch version, device name, date, results."""
     record = {
         "lesson": lesson.id,
-        "device": device,
+        "device": torch.device(device).type,
         "device_name": device_name(device),
         "torch": torch.__version__,
         "date": dt.date.today().isoformat(),
         "passed": all(r["result"] == "passed" for r in results.values()),
         "notebooks": results,
     }
-    path = root / RECORDS / f"{lesson.id}-{device}.json"
+    path = root / RECORDS / f"{lesson.id}-{torch.device(device).type}.json"
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
@@ -92,14 +92,13 @@ def _check_writable(folder: Path) -> None:
 
 
 def verify(course: Course, keys: list[str], device: str, record: bool) -> int:
-    """nbval the solution and student notebooks of the lessons; 0 when all pass."""
-    if device == "cuda" and not torch.cuda.is_available():
-        print(
-            "torchcourse verify: --device cuda, but this machine has no usable CUDA GPU "
-            "(run `torchcourse doctor`); use --device cpu or a GPU machine.",
-            file=sys.stderr,
-        )
-        return 1
+    """nbval the solution and student notebooks of the lessons on device ('cpu', 'cuda',
+    'mps', 'xpu', ... any type PyTorch knows); 0 when all pass.
+
+    Checked before anything runs: the device (one line when this machine lacks it), the
+    notebooks, and with record a writable verification/.
+    """
+    device = str(require_device(parse_device(device, "--device"), "--device"))
     root = course_root()
     lessons = [course.lesson(k) for k in keys] if keys else course.lessons
     _check_files(lessons, root)
