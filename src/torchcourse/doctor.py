@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from pathlib import Path
 
 import torch
 
@@ -71,8 +72,18 @@ def _mnist_line() -> tuple[bool, str]:
     except CourseError as err:
         return False, str(err)
     return True, (
-        f"{len(MNIST_FILES)} files, checksums OK ({mnist_dir()}); unpacked copy verified in {cache}"
+        f"{len(MNIST_FILES)} files, checksums OK ({_shown(mnist_dir())}); unpacked copy "
+        f"verified ({_shown(cache)})"
     )
+
+
+def _shown(path: Path) -> str:
+    """path relative to the course folder when inside it, else in full."""
+    root = find_course_root()
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix() if root else str(path)
+    except ValueError:
+        return str(path)
 
 
 def doctor() -> int:
