@@ -13,8 +13,7 @@ $(READY): pyproject.toml
 	touch $(READY)
 
 lab: $(READY)  ## JupyterLab on your own copies of the notebooks, in workspace/
-	$(BIN)/python -m torchcourse start
-	$(BIN)/jupyter lab workspace/
+	$(BIN)/python -m torchcourse lab
 
 # Two notebook kernels share the 2 cores: one torch thread each avoids oversubscription,
 # which made training about 10x slower (measured on LeNet-5: 144 vs 1,441 images/s).

@@ -24,7 +24,10 @@ LINES = {
 SETUP = f"""LINES = {LINES!r}
 
 
-def check(exercise_id, answer):
+def check(exercise_id, answer=None):
+    if answer is None:
+        print(f"⚠️ check: you gave only the exercise id: write check({{exercise_id!r}}, f).")
+        return
     try:
         status = {PASSED!r} if answer(2) == 4 else {FAILED!r}
     except NotImplementedError:

@@ -54,3 +54,9 @@ def test_every_step_is_well_formed():
     for name, job in load()["jobs"].items():
         for step in job["steps"]:
             assert ("run" in step) != ("uses" in step), f"{name}: {step}"
+
+
+def test_the_gpu_job_checks_for_what_torch_compile_needs():
+    for job in load()["jobs"].values():
+        if "verify --device cuda" in runs(job):
+            assert "gcc --version" in runs(job) and "Python.h" in runs(job)

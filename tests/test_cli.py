@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
+import pytest
 import torch
+from faults import one_line, read_only
 
+import torchcourse.device
+import torchcourse.doctor
 from torchcourse import cli, verify
 from torchcourse.manifest import load_course
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_list_shows_every_lesson(capsys):
@@ -25,21 +33,87 @@ def test_doctor_reports_versions_and_checksums(capsys):
     assert "checksums OK" in out
 
 
+@pytest.mark.parametrize("kind", ["cuda", "mps", "xpu"])
+def test_doctor_names_the_accelerator_torch_finds(monkeypatch, capsys, kind):
+    found = torch.device(kind)
+    monkeypatch.setattr(torch.accelerator, "current_accelerator", lambda check_available: found)
+    monkeypatch.setattr(torch.accelerator, "device_count", lambda: 1)
+    monkeypatch.setattr(torchcourse.doctor, "device_name", lambda device: f"a {device} device")
+    cli.main(["doctor"])
+    out = capsys.readouterr().out
+    assert f"accelerator  {kind}: a {kind}:0 device; pick_device() gives {kind}\n" in out
+
+
 def test_unknown_lesson_is_one_line(capsys):
     assert cli.main(["verify", "42"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no lesson '42'" in err
 
 
-def test_forcing_cuda_without_a_gpu_is_one_line(monkeypatch, capsys):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert cli.main(["verify", "--device", "cuda", "01"]) == 1
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "no usable CUDA GPU" in err
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (
+            ["--device", "cuda"],
+            "--device asks for cuda, but this machine has no usable accelerator",
+        ),
+        (["--device", "mps"], "--device asks for mps, but this machine has no usable accelerator"),
+        (["--device", "tpu"], "--device='tpu' is not a device PyTorch knows"),
+    ],
+)
+def test_an_absent_or_unknown_device_is_one_line_before_anything_runs(
+    monkeypatch, capsys, argv, words
+):
+    monkeypatch.setattr(torchcourse.device, "accelerator", lambda: None)
+    monkeypatch.setattr(verify, "run_nbval", _no_nbval)
+    assert cli.main(["verify", *argv, "01"]) == 1
+    assert words in one_line(capsys.readouterr().err)
+
+
+def test_any_accelerator_pytorch_knows_is_verified_and_recorded(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(torchcourse.device, "accelerator", lambda: torch.device("mps"))
+    monkeypatch.setattr(verify, "course_root", lambda: tmp_path)
+    _notebooks(tmp_path, "01")
+    forced = []
+
+    def fake_nbval(path, device, root):
+        forced.append(device)
+        return True, 1.0, ""
+
+    monkeypatch.setattr(verify, "run_nbval", fake_nbval)
+    assert cli.main(["verify", "--device", "MPS", "--record", "01"]) == 0
+    assert forced == ["mps", "mps"]
+    record = json.loads((tmp_path / "verification" / "01-mps.json").read_text())
+    assert record["device"] == "mps" and record["passed"] is True
+    assert "Verifying 1 lesson(s) on mps" in capsys.readouterr().out
+
+
+def test_a_device_index_past_the_last_is_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(torchcourse.device, "accelerator", lambda: torch.device("cuda"))
+    monkeypatch.setattr(torch.accelerator, "device_count", lambda: 1)
+    monkeypatch.setattr(verify, "run_nbval", _no_nbval)
+    assert cli.main(["verify", "--device", "cuda:1", "01"]) == 1
+    assert "asks for cuda:1, but this machine has 1 cuda device(s)" in one_line(
+        capsys.readouterr().err
+    )
+
+
+def _notebooks(root: Path, *lesson_ids: str) -> None:
+    """Empty stand-ins for the lessons' notebooks (the tests fake nbval itself)."""
+    for lesson in load_course().lessons:
+        if lesson.id in lesson_ids:
+            for rel in (lesson.solution, lesson.notebook):
+                (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                (root / rel).write_text("{}")
+
+
+def _no_nbval(*args, **kwargs):
+    raise AssertionError("nothing may run when a problem can be seen before")
 
 
 def test_verify_records_each_notebook(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(verify, "course_root", lambda: tmp_path)
+    _notebooks(tmp_path, "01")
     outcomes = {"solutions": (True, 3.2, ""), "chapters": (False, 2.0, "E   1 failed")}
     monkeypatch.setattr(
         verify, "run_nbval", lambda path, device, root: outcomes[path.relative_to(root).parts[0]]
@@ -53,3 +127,81 @@ def test_verify_records_each_notebook(monkeypatch, tmp_path, capsys):
         "seconds": 3.2,
     }
     assert "FAIL chapters/01-tensors/01-tensors.ipynb" in capsys.readouterr().out
+
+
+def test_verify_into_a_read_only_folder_stops_before_running(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(verify, "course_root", lambda: tmp_path)
+    monkeypatch.setattr(verify, "run_nbval", _no_nbval)
+    _notebooks(tmp_path, "01")
+    (tmp_path / "verification").mkdir()
+    with read_only(tmp_path / "verification"):
+        assert cli.main(["verify", "--record", "01"]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith("torchcourse verify: cannot write the records into ")
+    assert "(nothing was run)" in line
+
+
+def test_verify_with_a_missing_notebook_says_so_first(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(verify, "course_root", lambda: tmp_path)
+    monkeypatch.setattr(verify, "run_nbval", _no_nbval)
+    _notebooks(tmp_path, "01", "02")
+    (tmp_path / "chapters" / "02-numpy-interop" / "02-numpy-interop.ipynb").unlink()
+    assert cli.main(["verify", "01", "02"]) == 1
+    captured = capsys.readouterr()
+    assert one_line(captured.err) == (
+        "torchcourse verify: chapters/02-numpy-interop/02-numpy-interop.ipynb is missing: "
+        "generate it with `python -m torchcourse chapters 02` (nothing was run)."
+    )
+    assert "compared-output ratio" not in captured.out
+
+
+def test_a_failure_report_leaves_out_the_ratio_table():
+    output = "E   cell 3 differs\n1 failed\n===== nbval compared-output ratio =====\n  a  1/1\n"
+    assert verify._tail(output) == ["E   cell 3 differs", "1 failed"]
+
+
+@pytest.fixture
+def lesson_copy(tmp_path, monkeypatch):
+    """A course folder with lessons.yml and lesson 00's notebooks."""
+    shutil.copy(ROOT / "lessons.yml", tmp_path)
+    for folder in ("solutions", "chapters"):
+        shutil.copytree(ROOT / folder / "00-welcome", tmp_path / folder / "00-welcome")
+    monkeypatch.setenv("TORCHCOURSE_ROOT", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize("damage", ["missing", "a folder"])
+def test_chapters_without_the_solution_is_one_line(lesson_copy, capsys, damage):
+    path = lesson_copy / "solutions" / "00-welcome" / "00-welcome.ipynb"
+    path.unlink()
+    if damage == "a folder":
+        path.mkdir()
+    assert cli.main(["chapters", "00"]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert "solutions/00-welcome/00-welcome.ipynb is missing" in line and "restore it" in line
+
+
+def test_chapters_over_a_corrupt_student_notebook_is_one_line(lesson_copy, capsys):
+    path = lesson_copy / "chapters" / "00-welcome" / "00-welcome.ipynb"
+    path.write_text('{"cells": [', encoding="utf-8")
+    assert cli.main(["chapters", "00"]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert "was edited by hand" in line and "--force" in line
+    assert path.read_text(encoding="utf-8") == '{"cells": ['
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        ([], "the following arguments are required: command"),
+        (["lsit"], "argument command: invalid choice: 'lsit'"),
+        (["verify", "--device"], "argument --device: expected one argument"),
+        (["start", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+    ],
+)
+def test_a_usage_error_is_one_line_and_status_1(argv, words, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(argv)
+    assert stopped.value.code == 1
+    line = one_line(capsys.readouterr().err)
+    assert words in line and line.endswith("--help`.")

@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from torchcourse import cli
 from torchcourse.checks import REGISTRY, load_all
 from torchcourse.errors import CourseError
 from torchcourse.manifest import load_course
@@ -67,6 +68,16 @@ GOOD = (ROOT / "lessons.yml").read_text(encoding="utf-8")
         (("exercises: [ex1, ex2, ex3, ex4, ex5]", "exercises: [ex1, ex3]"), "numbered in order"),
         (("    slug: tensors\n", "    slug: tensors\n    colour: red\n"), "colour: Extra inputs"),
         (("lessons:", "lessons: ["), "not valid YAML"),
+        (('id: "03"', 'id: "02"'), "lesson id '02' is used by 2 lessons: give each lesson its"),
+        (('id: "00"', "id: 00"), 'lesson 0.id: write the id in quotes, id: "00" (unquoted'),
+        (
+            ("    slug: tensors\n", "    slug: tensors\n    slug: tensor\n"),
+            "the key 'slug' appears twice (also on line",
+        ),
+        (
+            ("minutes: 60", "minutes: -1\n    colour: red"),
+            "has 2 problems: lesson '01'.minutes: Input should be greater than 0; lesson '01'",
+        ),
     ],
 )
 def test_a_broken_manifest_says_what_is_wrong(tmp_path, change, message):
@@ -76,4 +87,29 @@ def test_a_broken_manifest_says_what_is_wrong(tmp_path, change, message):
     with pytest.raises(CourseError) as caught:
         load_course(bad)
     assert message in str(caught.value)
-    assert "Traceback" not in str(caught.value)
+    assert "Traceback" not in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "lessons.yml is empty: it needs a `course:` section and a `lessons:` list"),
+        ("# only a comment\n", "lessons.yml is empty"),
+        ("- a list\n", "lessons.yml must map `course:` and `lessons:`, not hold a list"),
+    ],
+)
+def test_an_empty_manifest_says_what_it_needs(tmp_path, text, message):
+    (tmp_path / "lessons.yml").write_text(text, encoding="utf-8")
+    with pytest.raises(CourseError) as caught:
+        load_course(tmp_path / "lessons.yml")
+    assert message in str(caught.value) and "git checkout -- lessons.yml" in str(caught.value)
+
+
+def test_list_names_the_notebooks_that_are_missing(course, tmp_path, monkeypatch, capsys):
+    (tmp_path / "lessons.yml").write_text(GOOD, encoding="utf-8")
+    monkeypatch.setenv("TORCHCOURSE_ROOT", str(tmp_path))
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    last = course.lessons[-1]
+    assert f"missing: {last.notebook} (generate it with `python -m torchcourse chapters" in out
+    assert f"missing: {last.solution} (restore it with git" in out

@@ -16,6 +16,7 @@ from torchcourse import cli
 from torchcourse.errors import CourseError
 from torchcourse.manifest import load_course
 from torchcourse.scaffold import new_lesson
+from torchcourse.setup_cell import TAG, setup_source
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = load_course(ROOT / "lessons.yml")
@@ -52,6 +53,7 @@ def skeleton(tmp_path):
         (f"{NEXT}-topic", "A | B", None, "may not contain |"),
         (f"{NEXT}-topic", "x" * 61, None, "keep it within 60"),
         (f"{NEXT}-topic", "Topic", ["42"], "prerequisite '42' is not a lesson id"),
+        (f"{NEXT}-{'a' * 300}", "Topic", None, "has 300 characters: keep it within 40"),
     ],
 )
 def test_bad_input_is_refused_in_one_line_and_changes_nothing(
@@ -65,9 +67,10 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(
     assert _files(skeleton) == before
 
 
-def test_an_existing_file_is_refused(skeleton):
-    (skeleton / "tests" / f"wrong_{NEXT}.py").write_text("# mine\n")
-    with pytest.raises(CourseError, match=f"tests/wrong_{NEXT}.py already exists"):
+@pytest.mark.parametrize("kind", ["wrong", "right"])
+def test_an_existing_file_is_refused(skeleton, kind):
+    (skeleton / "tests" / f"{kind}_{NEXT}.py").write_text("# mine\n")
+    with pytest.raises(CourseError, match=f"tests/{kind}_{NEXT}.py already exists"):
         new_lesson(f"{NEXT}-topic", "Topic", root=skeleton)
 
 
@@ -96,13 +99,15 @@ def test_the_entry_is_appended_as_text_and_the_readme_row_added(skeleton, capsys
     assert header.startswith(f"# {lesson.id} · {lesson.title}\n")
     assert all(objective in header for objective in lesson.objectives)
     assert f"](../{LAST.name}/{LAST.name}.ipynb)" in header
-    first_code = next(c for c in nb.cells if c.cell_type == "code").source
-    assert "from torchcourse import check, pick_device" in first_code
+    setup, imports = [c for c in nb.cells if c.cell_type == "code"][:2]
+    assert setup.source == setup_source(course) and TAG in setup.metadata["tags"]
+    assert "from torchcourse import check, hint, pick_device" in imports.source
     assert f'check("{NEXT}.ex1", double)' in [c.source for c in nb.cells]
     text = "\n".join(c.source for c in nb.cells)
     assert "You will see this in older code" in text and "## Summary" in text
     assert (skeleton / "src" / "torchcourse" / "checks" / f"ch{NEXT}.py").is_file()
     assert f'"{NEXT}.ex1"' in (skeleton / "tests" / f"wrong_{NEXT}.py").read_text()
+    assert f'"{NEXT}.ex1"' in (skeleton / "tests" / f"right_{NEXT}.py").read_text()
     assert f"New lesson {NEXT} · " in capsys.readouterr().out
 
 
@@ -186,6 +191,7 @@ def test_new_lesson_passes_the_course_tests_in_a_copy(tmp_path, monkeypatch, cap
         f"chapters/{name}",
         f"src/torchcourse/checks/ch{NEXT}.py",
         f"tests/wrong_{NEXT}.py",
+        f"tests/right_{NEXT}.py",
     ]
     ruff = Path(sys.executable).with_name("ruff")
     if ruff.exists():
@@ -198,7 +204,8 @@ def test_new_lesson_passes_the_course_tests_in_a_copy(tmp_path, monkeypatch, cap
     tested = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:xdist",
          f"solutions/{name}", f"chapters/{name}", "tests/test_manifest.py",
-         "tests/test_notebooks.py", "tests/test_checks.py", "-k", select],
+         "tests/test_notebooks.py", "tests/test_checks.py", "tests/test_check_robustness.py",
+         "-k", select],
         cwd=copy, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-2000:]

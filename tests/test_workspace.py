@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 import nbformat
 import pytest
 from fake_course import add_lesson, edit, make_course, publish
+from faults import one_line, read_only
 
 from torchcourse import cli
 from torchcourse.errors import CourseError
@@ -170,3 +174,72 @@ def test_images_come_along_but_files_written_by_a_run_do_not(root):
     run(root)
     assert (root / "workspace" / "01-alpha" / "diagram.png").read_bytes() == b"\x89PNG fake"
     assert not (root / "workspace" / "01-alpha" / "model.pt").exists()
+
+
+# Faults: where the workspace is, what is in the way, what a killed update left behind.
+
+
+def _cli(root, monkeypatch, capsys, *argv) -> tuple[int, str]:
+    monkeypatch.setenv("TORCHCOURSE_ROOT", str(root))
+    capsys.readouterr()
+    code = cli.main(["start", *argv])
+    return code, capsys.readouterr().err
+
+
+def test_a_read_only_workspace_is_one_line(root, monkeypatch, capsys):
+    run(root)
+    publish(root, "02", "beta", 1, version="2")
+    before = ws(root, "02-beta").read_bytes()
+    with read_only(root / "workspace" / "02-beta"):
+        code, err = _cli(root, monkeypatch, capsys, "--update")
+    assert code == 1
+    line = one_line(err)
+    assert line.startswith("torchcourse start: cannot write in ") and "--workspace DIR" in line
+    assert ws(root, "02-beta").read_bytes() == before
+
+
+def test_a_workspace_that_is_a_file_is_one_line(root, monkeypatch, capsys):
+    (root / "workspace").write_text("my notes")
+    code, err = _cli(root, monkeypatch, capsys)
+    assert code == 1 and "workspace is a file, not a folder: move it away" in one_line(err)
+    assert (root / "workspace").read_text() == "my notes"
+
+
+def test_an_unwritable_workspace_folder_is_one_line(root, tmp_path, monkeypatch, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    with read_only(locked):
+        code, err = _cli(root, monkeypatch, capsys, "--workspace", str(locked / "mine"))
+    assert code == 1 and f"cannot write in {locked / 'mine'}" in one_line(err)
+
+
+@pytest.mark.parametrize("folder", ["solutions", "chapters", "chapters/01-alpha", "."])
+def test_a_workspace_inside_the_course_s_own_folders_is_refused(root, monkeypatch, capsys, folder):
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    code, err = _cli(root, monkeypatch, capsys, "--workspace", str(root / folder))
+    assert code == 1
+    line = one_line(err)
+    assert "is the course's own folder" in line and "--workspace DIR" in line
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+
+
+def test_a_corrupt_published_notebook_says_how_to_restore_it(root, monkeypatch, capsys):
+    run(root)
+    chapter(root, "02-beta").write_text('{"cells": [', encoding="utf-8")
+    code, err = _cli(root, monkeypatch, capsys, "--update")
+    assert code == 1
+    line = one_line(err)
+    assert "chapters/02-beta/02-beta.ipynb does not parse as a notebook" in line
+    assert "git checkout -- chapters/02-beta" in line and "torchcourse chapters 02" in line
+
+
+def test_temporary_copies_left_by_a_killed_update_are_removed(root):
+    run(root)
+    folder = root / "workspace" / "01-alpha"
+    stale, fresh = folder / ".01-alpha.ipynb.k1ll3d.tmp", folder / ".01-alpha.ipynb.n0w.tmp"
+    for path in (stale, fresh):
+        path.write_text("half a notebook")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    run(root, update=True)
+    assert not stale.exists(), "a copy a killed update left behind is cleaned up"
+    assert fresh.exists(), "a copy another update may be writing right now is left alone"

@@ -3,20 +3,51 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from torchcourse.errors import CourseError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line and exit status 1 (not usage text and 2)."""
+
+    def error(self, message: str):
+        print(f"{self.prog}: {message}: see `{self.prog} --help`.", file=sys.stderr)
+        sys.exit(1)
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a positive number of seconds (e.g. --timeout 300)"
+        )
+    return value
+
+
 def _list(args) -> int:
     from torchcourse.manifest import load_course
+    from torchcourse.paths import course_root
 
+    root = course_root()
     for lesson in load_course().lessons:
         devices = "+".join(lesson.devices)
         print(
             f"{lesson.id}  {lesson.title:<52} {lesson.minutes:>3} min  "
             f"{len(lesson.exercises)} exercises  {devices}"
         )
+        if not (root / lesson.solution).is_file():
+            print(f"    missing: {lesson.solution} (restore it with git, or fix lessons.yml)")
+        if not (root / lesson.notebook).is_file():
+            print(
+                f"    missing: {lesson.notebook} (generate it with "
+                f"`python -m torchcourse chapters {lesson.id}`)"
+            )
     return 0
 
 
@@ -53,6 +84,17 @@ def _start(args) -> int:
     return start(load_course(), update=args.update, workspace=workspace)
 
 
+def _lab(args) -> int:
+    from pathlib import Path
+
+    from torchcourse.lab import lab
+    from torchcourse.manifest import load_course
+
+    workspace = Path(args.workspace).resolve() if args.workspace else None
+    extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
+    return lab(load_course(), workspace, extra)
+
+
 def _progress(args) -> int:
     from pathlib import Path
 
@@ -83,7 +125,7 @@ def _new(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser, one sub-command per job."""
-    top = argparse.ArgumentParser(prog="torchcourse", description=__doc__)
+    top = _Parser(prog="torchcourse", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
 
     sub.add_parser("list", help="the lessons in lessons.yml").set_defaults(run=_list)
@@ -101,11 +143,16 @@ def parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="run nbval on lessons with a forced device")
     verify.add_argument("lessons", nargs="*", metavar="LESSON", help="ids; default: all")
-    verify.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    verify.add_argument(
+        "--device",
+        default="cpu",
+        metavar="DEVICE",
+        help="cpu (default) or an accelerator PyTorch knows: cuda, mps, xpu, ...",
+    )
     verify.add_argument(
         "--record",
         action="store_true",
-        help="write verification/<id>-<device>.json for the site's badge",
+        help="write verification/<id>-<device type>.json for the site's badge",
     )
     verify.set_defaults(run=_verify)
 
@@ -118,11 +165,23 @@ def parser() -> argparse.ArgumentParser:
     start.add_argument("--workspace", metavar="DIR", help="default: workspace/ in the course")
     start.set_defaults(run=_start)
 
+    lab = sub.add_parser(
+        "lab", help="create or update workspace/, then open JupyterLab there (= make lab)"
+    )
+    lab.add_argument("--workspace", metavar="DIR", help="default: workspace/ in the course")
+    lab.add_argument(
+        "jupyter_args",
+        nargs=argparse.REMAINDER,
+        metavar="-- JUPYTER_ARGS",
+        help="passed on to JupyterLab, e.g. -- --port 9999 --no-browser",
+    )
+    lab.set_defaults(run=_lab)
+
     prog = sub.add_parser("progress", help="run your workspace notebooks' checks, one table")
     prog.add_argument("lessons", nargs="*", metavar="LESSON", help="ids; default: all")
     prog.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="time for one notebook; default 2 x its max_seconds_cpu + 30",
     )
@@ -159,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     except CourseError as err:
         print(f"torchcourse {args.command}: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"torchcourse {args.command}: stopped (Ctrl-C).", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

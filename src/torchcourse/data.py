@@ -1,18 +1,25 @@
-"""The course's datasets: shipped in datasets/, verified, unpacked once, never downloaded."""
+"""The course's datasets: shipped with the course, verified, unpacked once, never downloaded.
+
+The MNIST files and their SHA256SUMS live in datasets/mnist in a checkout and in
+torchcourse/datasets/mnist in an installed package (the wheel carries them). They are unpacked
+into a cache (torchvision's layout) with the size and SHA256 of each unpacked file recorded;
+every load re-checks both, and unpacks again when a file no longer matches.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import json
 import os
-import shutil
-import tempfile
+import re
+import secrets
+import time
 from pathlib import Path
 
-from torchvision import datasets
-
 from torchcourse.errors import CourseError
-from torchcourse.paths import cache_dir, course_root
+from torchcourse.paths import CACHE_ENV, cache_dir, find_course_root
 
 MNIST_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -20,16 +27,33 @@ MNIST_FILES = (
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 )
+PACKAGE_DATA = Path(__file__).with_name("datasets")
 RESTORE = "restore it with `git checkout -- datasets/mnist` (or copy it from a fresh clone)"
+REINSTALL = "reinstall the course package (`pip install --force-reinstall --no-deps` it)"
+STAMP = ".unpacked.json"  # {"source": {gz name: sha256}, "files": {name: {size, sha256}}}
+_SUM_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *]?(\S+)$")
+STALE_SECONDS = 600
 
 
 class DatasetError(CourseError):
-    """A shipped dataset file is missing or corrupt."""
+    """A shipped dataset file is missing or corrupt, or the cache cannot be written."""
 
 
 def mnist_dir() -> Path:
-    """The folder holding the shipped MNIST .gz files and their SHA256SUMS."""
-    return course_root() / "datasets" / "mnist"
+    """The folder holding the MNIST .gz files and SHA256SUMS: the checkout's datasets/mnist,
+    else the installed package's copy."""
+    root = find_course_root()
+    checkout = root / "datasets" / "mnist" if root is not None else None
+    if checkout is not None and checkout.is_dir():
+        return checkout
+    packaged = PACKAGE_DATA / "mnist"
+    if packaged.is_dir() or checkout is None:
+        return packaged
+    return checkout
+
+
+def _fix(folder: Path) -> str:
+    return REINSTALL if folder.is_relative_to(PACKAGE_DATA) else RESTORE
 
 
 def _sha256(path: Path) -> str:
@@ -42,13 +66,24 @@ def _sha256(path: Path) -> str:
 
 def _expected_sums(folder: Path) -> dict[str, str]:
     sums_file = folder / "SHA256SUMS"
-    if not sums_file.is_file():
-        raise DatasetError(f"{sums_file} is missing: {RESTORE}.")
+    try:
+        text = sums_file.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise DatasetError(f"{sums_file} is missing: {_fix(folder)}.") from None
+    except UnicodeDecodeError:
+        raise DatasetError(f"{sums_file} is not text (not UTF-8): {_fix(folder)}.") from None
+    except OSError as err:
+        raise DatasetError(f"cannot read {sums_file} ({err.strerror}): {_fix(folder)}.") from None
     sums = {}
-    for line in sums_file.read_text().splitlines():
-        if line.strip():
-            digest, name = line.split()
-            sums[name.lstrip("*")] = digest
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        match = _SUM_LINE.match(line.strip())
+        if not match:
+            raise DatasetError(
+                f"{sums_file} line {number} is not '<sha256>  <file name>': {_fix(folder)}."
+            )
+        sums[match[2].lstrip("*")] = match[1].lower()
     return sums
 
 
@@ -62,47 +97,125 @@ def verify_mnist(folder: Path | None = None) -> dict[str, str]:
     for name in MNIST_FILES:
         path = folder / name
         if name not in sums:
-            raise DatasetError(f"{folder / 'SHA256SUMS'} has no line for {name}: {RESTORE}.")
+            raise DatasetError(f"{folder / 'SHA256SUMS'} has no line for {name}: {_fix(folder)}.")
         if not path.is_file():
-            raise DatasetError(f"{path} is missing: {RESTORE}.")
-        if _sha256(path) != sums[name]:
+            raise DatasetError(f"{path} is missing: {_fix(folder)}.")
+        try:
+            actual = _sha256(path)
+        except OSError as err:
+            raise DatasetError(f"cannot read {path} ({err.strerror}): {_fix(folder)}.") from None
+        if actual != sums[name]:
             raise DatasetError(
                 f"{path} is corrupt (its SHA256 does not match SHA256SUMS: truncated or "
-                f"altered): {RESTORE}."
+                f"altered): {_fix(folder)}."
             )
     return {name: sums[name] for name in MNIST_FILES}
 
 
-def _unpack(source: Path, target: Path) -> None:
-    """Decompress source to target atomically, so parallel readers never see half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
-        with gzip.open(source, "rb") as packed:
-            shutil.copyfileobj(packed, tmp)
-    os.replace(tmp.name, target)
+def _write_atomically(target: Path, chunks) -> dict:
+    """Write the byte chunks to target via a temporary file; return its size and SHA256.
+
+    The file gets the usual permissions (0666 less the umask), so a shared cache stays
+    readable by its other users; a reader never sees half a file.
+    """
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    digest, size = hashlib.sha256(), 0
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return {"size": size, "sha256": digest.hexdigest()}
+
+
+def _gunzipped(source: Path):
+    with gzip.open(source, "rb") as packed:
+        yield from iter(lambda: packed.read(1 << 20), b"")
+
+
+def _unpacked_ok(raw: Path, sums: dict[str, str]) -> bool:
+    """True when the stamp matches the shipped files and each unpacked file its size and SHA256."""
+    try:
+        stamp = json.loads((raw / STAMP).read_text(encoding="utf-8"))
+        if stamp["source"] != sums:
+            return False
+        for name in MNIST_FILES:
+            target, want = raw / name.removesuffix(".gz"), stamp["files"][name]
+            if target.stat().st_size != want["size"] or _sha256(target) != want["sha256"]:
+                return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+def _clean_stale(raw: Path) -> None:
+    now = time.time()
+    for tmp in raw.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - tmp.stat().st_mtime > STALE_SECONDS:
+                tmp.unlink()
+
+
+def _unpack_all(folder: Path, raw: Path, sums: dict[str, str]) -> None:
+    raw.mkdir(parents=True, exist_ok=True)
+    _clean_stale(raw)
+    files = {
+        name: _write_atomically(raw / name.removesuffix(".gz"), _gunzipped(folder / name))
+        for name in MNIST_FILES
+    }
+    stamp = json.dumps({"source": sums, "files": files}, indent=1).encode()
+    _write_atomically(raw / STAMP, [stamp])
+
+
+def _cache_error(root: Path, err: OSError) -> DatasetError:
+    where = f"{CACHE_ENV}={root}" if os.environ.get(CACHE_ENV) else str(root)
+    if isinstance(err, (NotADirectoryError, FileExistsError)):
+        problem = f"{where} is not a folder (a file is in the way: {err.filename})"
+    else:
+        problem = f"cannot unpack MNIST into {where} ({err.strerror}: {err.filename})"
+    return DatasetError(
+        f"{problem}: make it a writable folder, or set {CACHE_ENV} to a folder you can write."
+    )
 
 
 def prepare_mnist(root: Path | None = None) -> Path:
-    """Verify the shipped files and unpack them once into root/MNIST/raw (torchvision's layout).
+    """Verify the shipped files and their unpacked copies in root/MNIST/raw (torchvision's
+    layout), unpacking again what is missing or damaged.
 
     Returns root, ready for `torchvision.datasets.MNIST(root, download=False)`.
     """
     root = root or cache_dir()
-    sums = verify_mnist()
+    folder = mnist_dir()
+    sums = verify_mnist(folder)
     raw = root / "MNIST" / "raw"
-    stamp = raw / ".unpacked-from"
-    wanted = "\n".join(f"{sums[name]}  {name}" for name in MNIST_FILES)
-    unpacked = [raw / name.removesuffix(".gz") for name in MNIST_FILES]
-    if stamp.is_file() and stamp.read_text() == wanted and all(p.is_file() for p in unpacked):
+    if _unpacked_ok(raw, sums):
         return root
-    for name, target in zip(MNIST_FILES, unpacked):
-        _unpack(mnist_dir() / name, target)
-    stamp.write_text(wanted)
+    try:
+        try:
+            _unpack_all(folder, raw, sums)
+        except FileNotFoundError:  # the cache was deleted meanwhile: once more
+            _unpack_all(folder, raw, sums)
+    except OSError as err:
+        raise _cache_error(root, err) from None
     return root
 
 
-def mnist(train: bool = True, transform=None, target_transform=None) -> datasets.MNIST:
+def mnist(train: bool = True, transform=None, target_transform=None):
     """torchvision's MNIST (train: 60,000 images; test: 10,000) from the shipped files."""
+    try:  # imported here: `torchcourse doctor` must work when torchvision is broken
+        from torchvision import datasets
+    except Exception as err:
+        raise DatasetError(
+            f"torchvision does not import ({type(err).__name__}: {' '.join(str(err).split())}): "
+            "install the torchvision "
+            "release built for your torch (`torchcourse doctor` says which)."
+        ) from None
     return datasets.MNIST(
         prepare_mnist(),
         train=train,

@@ -9,9 +9,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from torchcourse.errors import CourseError
-from torchcourse.paths import course_root
+from torchcourse.paths import MANIFEST, course_root
 
-MANIFEST = "lessons.yml"
+RESTORE = f"restore it with `git checkout -- {MANIFEST}`"
 
 
 class Lesson(BaseModel):
@@ -31,6 +31,16 @@ class Lesson(BaseModel):
     datasets: list[Literal["mnist"]] = []
     exercises: list[str] = Field(min_length=1)
     max_seconds_cpu: int = Field(gt=0, le=600)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _quoted_id(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise ValueError(
+                f'write the id in quotes, id: "{value:02d}" (unquoted, YAML reads it as the '
+                f"number {value})"
+            )
+        return value
 
     @property
     def name(self) -> str:
@@ -77,6 +87,20 @@ class Course(BaseModel):
     course: CourseInfo
     lessons: list[Lesson] = Field(min_length=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _unique_ids(cls, data: object) -> object:
+        lessons = data.get("lessons") if isinstance(data, dict) else None
+        if isinstance(lessons, list):
+            ids = [str(x.get("id")) for x in lessons if isinstance(x, dict) and "id" in x]
+            twice = sorted({i for i in ids if ids.count(i) > 1})
+            if twice:
+                raise ValueError(
+                    f"lesson id {twice[0]!r} is used by {ids.count(twice[0])} lessons: give "
+                    "each lesson its own id (and its own slug and folders)"
+                )
+        return data
+
     @model_validator(mode="after")
     def _ordered_and_linked(self) -> Course:
         ids = [lesson.id for lesson in self.lessons]
@@ -102,7 +126,7 @@ class Course(BaseModel):
 
 
 def _describe(error: ValidationError, data: object) -> str:
-    lines = []
+    problems = []
     for item in error.errors():
         loc = item["loc"]
         where = ".".join(str(part) for part in loc)
@@ -113,8 +137,29 @@ def _describe(error: ValidationError, data: object) -> str:
                 )
             except (KeyError, TypeError, IndexError):
                 pass
-        lines.append(f"{MANIFEST}: {where or 'top level'}: {item['msg']}")
-    return "\n".join(lines)
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    if len(problems) == 1:
+        return f"{MANIFEST}: {problems[0]}"
+    return f"{MANIFEST} has {len(problems)} problems: " + "; ".join(problems)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str) and key in seen:
+                raise CourseError(
+                    f"{MANIFEST} line {line}: the key {key!r} appears twice (also on line "
+                    f"{seen[key]}), and YAML would silently keep the last: delete one"
+                )
+            if isinstance(key, str):
+                seen[key] = line
+        return super().construct_mapping(node, deep)
 
 
 def load_course(path: Path | None = None) -> Course:
@@ -123,10 +168,21 @@ def load_course(path: Path | None = None) -> Course:
     if not path.is_file():
         raise CourseError(f"{path} not found: run from the course folder or set TORCHCOURSE_ROOT.")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as err:
         detail = " ".join(str(err).split())
         raise CourseError(f"{MANIFEST} is not valid YAML: {detail}") from None
+    except UnicodeDecodeError:
+        raise CourseError(f"{MANIFEST} is not UTF-8 text: {RESTORE}.") from None
+    if data is None:
+        raise CourseError(
+            f"{MANIFEST} is empty: it needs a `course:` section and a `lessons:` list; {RESTORE}."
+        )
+    if not isinstance(data, dict):
+        raise CourseError(
+            f"{MANIFEST} must map `course:` and `lessons:`, not hold a {type(data).__name__}: "
+            f"{RESTORE}."
+        )
     try:
         return Course.model_validate(data)
     except ValidationError as err:

@@ -1,19 +1,24 @@
 """`torchcourse progress`: run the checks of the learner's workspace notebooks, one table.
 
 What runs: each notebook the learner changed is executed top to bottom in a fresh kernel, as
-"Restart kernel and run all" would, on an in-memory copy (the file is never written). Cells
-that raise do not stop the run, so one broken answer does not hide the verdicts after it.
-The whole notebook gets one time budget (by default 2 x the lesson's max_seconds_cpu + 30 s),
-so an endless loop in an answer stops the run of that notebook, not the command. A notebook
-whose sources are still the generated ones cannot have an exercise done: its exercises are
-"not attempted" without starting a kernel, which keeps the command quick.
+"Restart kernel and run all" would, on an in-memory copy with every stored output cleared (the
+file is never written), so only what this run printed counts. Cells that raise do not stop the
+run, so one broken answer does not hide the verdicts after it. The whole notebook gets one time
+budget (by default 2 x the lesson's max_seconds_cpu + 30 s); when the run stops early (the
+budget, a dead kernel) every exercise whose check had not run is "not checked", with the reason.
+A notebook whose sources are still the generated ones cannot have an exercise done: its
+exercises are "not attempted" without starting a kernel, which keeps the command quick.
 
 The verdicts are the check cells' own lines (`✅ / ❌ / ⏳ NN.exK ...`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
 import re
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -29,14 +34,29 @@ from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
 from torchcourse.workspace import is_untouched, read_notebook, workspace_dir, workspace_notebook
 
+NOT_CHECKED = "not checked"
+COLUMNS = (PASSED, FAILED, NOT_ATTEMPTED, NOT_CHECKED)
 SYMBOLS = {"✅": PASSED, "❌": FAILED, "⏳": NOT_ATTEMPTED}
-_VERDICT = re.compile(r"^(✅|❌|⏳) (\d\d\.ex\d+)\b.*$", re.MULTILINE)
+_VERDICT = re.compile(r"^(✅|❌|⏳)[^\n]*?\b(\d\d\.ex\d+)\b[^\n]*$", re.MULTILINE)
+_WARNING = re.compile(r"^⚠️[^\n]*$", re.MULTILINE)
 _CHECK_CALL = re.compile(r'check\(\s*["\'](\d\d\.ex\d+)["\']')
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_CELL_LINE = re.compile(r"(?:Cell In\[\d+\], line |\.py, line |<tokenize>, line |<tokenize>:)(\d+)")
+_NEW = re.compile(r"\.new(?:-(\d+))?\.ipynb$")
 
 
 def default_timeout(lesson: Lesson) -> int:
     """Seconds one notebook may run: twice its CPU budget plus time to start a kernel."""
     return 2 * lesson.max_seconds_cpu + 30
+
+
+def valid_timeout(seconds: float | None) -> float | None:
+    """seconds itself when it is a usable time budget; a CourseError otherwise."""
+    if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+        raise CourseError(
+            f"--timeout must be a positive number of seconds, got {seconds}: e.g. --timeout 300"
+        )
+    return seconds
 
 
 @dataclass
@@ -45,30 +65,69 @@ class Report:
 
     lesson: Lesson
     status: dict[str, str] = field(default_factory=dict)  # exercise id -> passed/failed/...
-    lines: dict[str, str] = field(default_factory=dict)  # exercise id -> the failure line
+    lines: dict[str, str] = field(default_factory=dict)  # exercise id -> what to fix
     note: str = ""
-    broken: bool = False  # the notebook could not be read at all
+    broken: bool = False  # the notebook could not be read or run at all
     ran: bool = False
 
     def count(self, status: str) -> int:
         return sum(value == status for value in self.status.values())
+
+    def set(self, exercise_id: str, status: str, line: str = "") -> None:
+        self.status[exercise_id] = status
+        if line:
+            self.lines[exercise_id] = line
+        else:
+            self.lines.pop(exercise_id, None)
 
 
 def _stream_text(cell) -> str:
     return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream")
 
 
+def _one_line(text: str, width: int = 160) -> str:
+    return " ".join(str(text).split())[:width]
+
+
+def _error_output(cell):
+    return next((o for o in cell.get("outputs", []) if o.output_type == "error"), None)
+
+
 def _error(cell) -> str | None:
-    for output in cell.get("outputs", []):
-        if output.output_type == "error":
-            return f"{output.ename}: {' '.join(str(output.evalue).split())}"[:160]
-    return None
+    output = _error_output(cell)
+    return f"{output.ename}: {_one_line(output.evalue)}" if output else None
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _first_line(cell) -> str:
+    lines = cell.source.strip().splitlines()
+    return _short(lines[0], 40) if lines else ""
+
+
+def _kernel_pid(client: NotebookClient) -> int | None:
+    provisioner = getattr(client.km, "provisioner", None)
+    return getattr(provisioner, "pid", None)
+
+
+def _kill(pid: int | None) -> None:
+    """Kill a kernel and whatever it started (it leads its own process group)."""
+    if pid is None:
+        return
+    with contextlib.suppress(OSError):
+        if hasattr(os, "killpg"):
+            os.killpg(pid, signal.SIGKILL)
+        else:  # Windows
+            os.kill(pid, signal.SIGTERM)
 
 
 def run_notebook(nb: nbformat.NotebookNode, folder: Path, timeout: float) -> tuple[str, int]:
     """Execute nb in a fresh kernel within timeout seconds in all; keep going past errors.
 
-    Returns (problem, index of the cell it happened in): ("", -1) when every cell ran.
+    Returns (problem, index of the cell it happened in): ("", -1) when every cell ran. Ctrl-C
+    (KeyboardInterrupt) kills the kernel and propagates.
     """
     client = NotebookClient(
         nb,
@@ -78,23 +137,127 @@ def run_notebook(nb: nbformat.NotebookNode, folder: Path, timeout: float) -> tup
         shutdown_kernel="immediate",
         resources={"metadata": {"path": str(folder)}},
     )
-    # The kernel's own log lines (not the notebook's output) would clutter the table.
-    with client.setup_kernel(stderr=subprocess.DEVNULL):
-        deadline = time.monotonic() + timeout  # starting the kernel does not count
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code" or not cell.source.strip():
-                continue
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return f"stopped after {timeout:.0f} s (an endless loop?)", index
-            client.timeout = max(1, int(left + 0.999))
-            try:
-                client.execute_cell(cell, index)
-            except CellTimeoutError:
-                return f"stopped after {timeout:.0f} s (an endless loop?)", index
-            except DeadKernelError:
-                return "the kernel died (out of memory, or the code exited?)", index
+    pid = None
+    try:
+        # The kernel's own log lines (not the notebook's output) would clutter the table.
+        with client.setup_kernel(stderr=subprocess.DEVNULL):
+            pid = _kernel_pid(client)
+            deadline = time.monotonic() + timeout  # starting the kernel does not count
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code" or not cell.source.strip():
+                    continue
+                left = deadline - time.monotonic()
+                stopped = f"stopped after {timeout:.0f} s (an endless loop?)"
+                if left <= 0:
+                    return stopped, index
+                client.timeout = max(1, int(left + 0.999))
+                try:
+                    client.execute_cell(cell, index)
+                except CellTimeoutError:
+                    return stopped, index
+                except DeadKernelError:
+                    return "the kernel died (out of memory, or the code exited?)", index
+    except KeyboardInterrupt:
+        _kill(pid)
+        raise
     return "", -1
+
+
+def _answer_error(nb: nbformat.NotebookNode, check_index: int, previous_checks: list[int]):
+    """The error of the cells between the previous check cell and this one, nearest first:
+    (error output, "your answer cell" or "the cell starting ..."), or None."""
+    start = max([i for i in previous_checks if i < check_index], default=-1)
+    code = [
+        i
+        for i in range(start + 1, check_index)
+        if nb.cells[i].cell_type == "code" and nb.cells[i].source.strip()
+    ]
+    for i in reversed(code):
+        if output := _error_output(nb.cells[i]):
+            where = (
+                "your answer cell"
+                if i == code[-1]
+                else f"the cell starting {_first_line(nb.cells[i])!r}"
+            )
+            return output, where
+    return None
+
+
+def _error_line(output, where: str) -> str:
+    """E.g. "SyntaxError in your answer cell, line 3: invalid syntax"."""
+    traceback = _ANSI.sub("", "\n".join(output.get("traceback", [])))
+    numbers = _CELL_LINE.findall(traceback) or _CELL_LINE.findall(str(output.evalue))
+    line = f", line {numbers[-1]}" if numbers else ""
+    message = re.sub(r" \([^()]*, line \d+\)$", "", _one_line(output.evalue))
+    return f"{output.ename} in {where}{line}: {message}"
+
+
+def _judge(report: Report, nb, ids: list[str], problem: str, stop: int) -> list[str]:
+    """Fill report from the outputs of this run; return the exercises not checked."""
+    check_cells: dict[str, list[int]] = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for exercise_id in _CHECK_CALL.findall(cell.source):
+            check_cells.setdefault(exercise_id, []).append(index)
+            for match in _VERDICT.finditer(_stream_text(cell)):  # the last verdict counts
+                if match[2] == exercise_id and exercise_id in ids:
+                    report.set(exercise_id, SYMBOLS[match[1]], match[0] if match[1] == "❌" else "")
+    all_checks = sorted(i for cells in check_cells.values() for i in cells)
+    stopped = f"the run stopped before its check: {problem}" if problem else ""
+    unchecked = []
+    for exercise_id in ids:
+        if exercise_id in report.status:
+            continue
+        cells = check_cells.get(exercise_id, [])
+        if not cells:
+            why = f'there is no `check("{exercise_id}", ...)` cell (copy it back from chapters/)'
+        elif problem and stop in cells:
+            report.set(
+                exercise_id,
+                FAILED,
+                f"❌ {exercise_id} failed: its check did not finish: {problem}",
+            )
+            continue
+        elif problem and min(cells) > stop:
+            why = stopped
+        elif error := _error_output(nb.cells[cells[0]]):
+            if error.ename == "NameError" and "'check'" in str(error.evalue):
+                why = "`check` is not defined (the cell importing it failed or was deleted)"
+            else:
+                found = _answer_error(nb, cells[0], all_checks)
+                text = (
+                    _error_line(*found)
+                    if found
+                    else f"its check cell raised {_error(nb.cells[cells[0]])}"
+                )
+                report.set(exercise_id, FAILED, f"❌ {exercise_id}: {text}")
+                continue
+        elif warning := _WARNING.search(_stream_text(nb.cells[cells[0]])):
+            why = f"its check cell says: {warning[0]}"
+        else:
+            why = "its check cell printed no verdict (was the `check(...)` line changed?)"
+        report.set(exercise_id, NOT_CHECKED, f"❔ {exercise_id} not checked: {why}")
+        unchecked.append(exercise_id)
+    return unchecked
+
+
+def _newer_copy(path: Path) -> tuple[Path, str]:
+    """The notebook to check: the newest NN-slug.new*.ipynb the learner edited (after
+    `start --update` put it beside theirs), else theirs; and a note about the new copies."""
+    news = sorted(
+        (p for p in path.parent.glob(f"{path.stem}.new*.ipynb") if _NEW.search(p.name)),
+        key=lambda p: int(_NEW.search(p.name)[1] or 1),
+    )
+    edited = [p for p in news if not is_untouched(p)]
+    if edited:
+        return edited[-1], f"checked {edited[-1].name}, the new version you answered in"
+    if news:
+        return path, (
+            f"a new version waits beside it, {news[-1].name}: copy your answers into it "
+            "(progress checks that copy from then on)"
+        )
+    return path, ""
 
 
 def lesson_report(
@@ -113,6 +276,7 @@ def lesson_report(
             else "not published yet"
         )
         return report
+    path, about_new = _newer_copy(path)
     shown = f"{workspace.name}/{path.relative_to(workspace).as_posix()}"
     try:
         nb = read_notebook(path, shown)
@@ -124,69 +288,34 @@ def lesson_report(
         return report
     if is_untouched(path):
         report.status = dict.fromkeys(ids, NOT_ATTEMPTED)
+        report.note = about_new
         return report
+    for cell in nb.cells:  # only what this run prints counts, never a stored output
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
     budget = timeout or default_timeout(lesson)
     print(f"  running {shown} (at most {budget:.0f} s) ...", flush=True)
     try:
         problem, stop = run_notebook(nb, path.parent, budget)
     except Exception as err:  # no kernel, a broken Jupyter install: one line, next chapter
-        detail = " ".join(str(err).split())[:120]
         report.broken = True
-        report.note = f"could not run it ({type(err).__name__}: {detail}); try `torchcourse doctor`"
+        report.note = (
+            f"could not run it ({type(err).__name__}: {_one_line(err, 120)}); "
+            "try `torchcourse doctor`"
+        )
         return report
     report.ran = True
-    check_cells: dict[str, int] = {}
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        for exercise_id in _CHECK_CALL.findall(cell.source):
-            check_cells.setdefault(exercise_id, index)
-        for match in _VERDICT.finditer(_stream_text(cell)):  # the last verdict of an id counts
-            symbol, exercise_id = match[1], match[2]
-            if exercise_id in ids:
-                report.status[exercise_id] = SYMBOLS[symbol]
-                if symbol == "❌":
-                    report.lines[exercise_id] = match[0]
-                else:
-                    report.lines.pop(exercise_id, None)
-    unchecked, no_check = [], []
-    for exercise_id in ids:
-        if exercise_id in report.status:
-            continue
-        index = check_cells.get(exercise_id)
-        if index is None:
-            report.status[exercise_id] = NOT_ATTEMPTED
-            no_check.append(exercise_id)
-        elif problem and index == stop:
-            report.status[exercise_id] = FAILED
-            report.lines[exercise_id] = (
-                f"❌ {exercise_id} failed: its check did not finish: {problem}"
-            )
-        elif problem and index > stop:
-            unchecked.append(exercise_id)
-        elif error := _error(nb.cells[index]):
-            report.status[exercise_id] = FAILED
-            report.lines[exercise_id] = f"❌ {exercise_id} failed: its check cell raised {error}"
-        else:
-            report.status[exercise_id] = NOT_ATTEMPTED
-            no_check.append(exercise_id)
-    notes = []
+    unchecked = _judge(report, nb, ids, problem, stop)
+    notes = [about_new] if about_new else []
     setup = next((c for c in nb.cells if c.cell_type == "code" and c.source.strip()), None)
     if setup is not None and (error := _error(setup)):
         notes.append(f"the setup cell raised {error} (`torchcourse doctor` may say why)")
     if problem:
-        first = nb.cells[stop].source.strip().splitlines()[0]
-        notes.append(f"{problem} in the cell starting {_short(first, 40)!r}")
-        if unchecked:
-            notes.append(f"not checked: {', '.join(unchecked)}")
-    if no_check:
-        notes.append(f"no check line for {', '.join(no_check)} (check cell removed?)")
+        notes.append(f"{problem} in the cell starting {_first_line(nb.cells[stop])!r}")
+    if unchecked:
+        notes.append(f"not checked: {', '.join(unchecked)}")
     report.note = "; ".join(notes)
     return report
-
-
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def progress(
@@ -197,6 +326,7 @@ def progress(
     workspace: Path | None = None,
 ) -> int:
     """Print the progress table of the workspace; 0 unless the workspace is missing."""
+    timeout = valid_timeout(timeout)
     root = root or course_root()
     workspace = workspace or workspace_dir(root)
     if not workspace.is_dir():
@@ -204,30 +334,45 @@ def progress(
     lessons = [course.lesson(k) for k in keys] if keys else course.lessons
     print(f"Checking {len(lessons)} chapter(s) in {workspace.name}/ ...", flush=True)
     reports = [lesson_report(lesson, workspace, timeout, root) for lesson in lessons]
+    _print_table(reports)
+    return 0
 
+
+def _print_table(reports: list[Report]) -> None:
     width = 44
-    header = f"{'Chapter':<{width}} {'Passed':>6} {'Failed':>6} {'Not attempted':>13}"
+    header = (
+        f"{'Chapter':<{width}} {'Passed':>6} {'Failed':>6} {'Not attempted':>13} "
+        f"{'Not checked':>11}"
+    )
+    widths = (6, 6, 13, 11)
     print()
     print(header)
     print("-" * len(header))
-    totals = dict.fromkeys((PASSED, FAILED, NOT_ATTEMPTED), 0)
+    totals = dict.fromkeys(COLUMNS, 0)
     for report in reports:
         name = _short(f"{report.lesson.id} {report.lesson.title}", width)
         if report.broken:
-            print(f"{name:<{width}} {'-':>6} {'-':>6} {'-':>13}  {report.note}")
+            dashes = " ".join(f"{'-':>{w}}" for w in widths)
+            print(f"{name:<{width}} {dashes}  {report.note}")
             continue
-        counts = [report.count(s) for s in totals]
-        for status, count in zip(totals, counts):
+        counts = [report.count(s) for s in COLUMNS]
+        for status, count in zip(COLUMNS, counts):
             totals[status] += count
+        cells = " ".join(f"{c:>{w}}" for c, w in zip(counts, widths))
         note = f"  {report.note}" if report.note else ""
-        print(f"{name:<{width}} {counts[0]:>6} {counts[1]:>6} {counts[2]:>13}{note}")
+        print(f"{name:<{width}} {cells}{note}")
     print("-" * len(header))
-    print(f"{'Total':<{width}} {totals[PASSED]:>6} {totals[FAILED]:>6} {totals[NOT_ATTEMPTED]:>13}")
+    cells = " ".join(f"{totals[s]:>{w}}" for s, w in zip(COLUMNS, widths))
+    print(f"{'Total':<{width}} {cells}")
     ran = sum(report.ran for report in reports)
     print(f"(Ran the {ran} notebook(s) you changed; an unchanged notebook has nothing attempted.)")
-    failures = [line for report in reports for line in report.lines.values()]
+    failures = [
+        report.lines[i]
+        for report in reports
+        for i in report.lesson.exercise_ids()
+        if i in report.lines
+    ]
     if failures:
         print("\nTo fix:")
         for line in failures:
             print(f"  {line}")
-    return 0

@@ -1,10 +1,11 @@
 """`torchcourse new NN-slug "Title"`: scaffold a lesson that passes the tests right away.
 
 It appends the lessons.yml entry (as text, so comments survive), adds the README chapter row,
-writes the solution notebook from templates/lesson.py (jupytext percent format), the checker
-module src/torchcourse/checks/chNN.py and tests/wrong_NN.py, then executes the solution and
-generates and executes the student notebook. Nothing is written before every input has been
-validated, and a failure half way undoes what was written.
+writes the solution notebook from templates/lesson.py (jupytext percent format) with the setup
+cell, the checker module src/torchcourse/checks/chNN.py, tests/wrong_NN.py and
+tests/right_NN.py, then executes the solution and generates and executes the student
+notebook. Nothing is written before every input has been validated, and a failure half way
+undoes what was written.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from pydantic import ValidationError
 from torchcourse.errors import CourseError
 from torchcourse.manifest import MANIFEST, Course, Lesson, load_course
 from torchcourse.paths import course_root
+from torchcourse.setup_cell import sync_setup_cell
 
 TEMPLATES = Path(__file__).with_name("templates")
 NAME = re.compile(r"^(\d\d)-([a-z0-9]+(?:-[a-z0-9]+)*)$")
 README_ROW = re.compile(r"^\| \d\d \| \[.*$", re.MULTILINE)
 MAX_TITLE = 60
+MAX_SLUG = 40  # it names folders and files: far below any file system's limit
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
@@ -76,6 +79,11 @@ def _check_inputs(
             "lower-case words joined by dashes, e.g. 08-transfer-learning."
         )
     lesson_id, slug = match[1], match[2]
+    if len(slug) > MAX_SLUG:
+        raise CourseError(
+            f"the slug after {lesson_id}- has {len(slug)} characters: keep it within {MAX_SLUG} "
+            "(it names the lesson's folders and files), e.g. 08-transfer-learning."
+        )
     ids = [lesson.id for lesson in course.lessons]
     following = f"{int(ids[-1]) + 1:02d}" if int(ids[-1]) < 99 else None
     if lesson_id in ids:
@@ -120,6 +128,7 @@ def _check_inputs(
         f"chapters/{lesson_name}",
         f"src/torchcourse/checks/ch{lesson_id}.py",
         f"tests/wrong_{lesson_id}.py",
+        f"tests/right_{lesson_id}.py",
     ):
         if (root / rel).exists():
             raise CourseError(f"{rel} already exists: remove it or pick another lesson id.")
@@ -242,10 +251,12 @@ def new_lesson(
     new_readme = _readme_with(old_readme, lesson) if old_readme is not None else None
     full = course.model_copy(update={"lessons": [*course.lessons, lesson]})
     solution = solution_notebook(lesson, full)
+    sync_setup_cell(solution, full)
 
     checker = root / "src" / "torchcourse" / "checks" / f"ch{lesson_id}.py"
     wrong = root / "tests" / f"wrong_{lesson_id}.py"
-    created = [root / "solutions" / name, root / "chapters" / name, checker, wrong]
+    right = root / "tests" / f"right_{lesson_id}.py"
+    created = [root / "solutions" / name, root / "chapters" / name, checker, wrong, right]
     created += [root / d for d in ("solutions", "chapters", "tests") if not (root / d).exists()]
     try:
         manifest_path.write_text(new_manifest, encoding="utf-8")
@@ -254,6 +265,7 @@ def new_lesson(
         checker.write_text(_template("checks.py", values), encoding="utf-8")
         wrong.parent.mkdir(exist_ok=True)
         wrong.write_text(_template("wrong.py", values), encoding="utf-8")
+        right.write_text(_template("right.py", values), encoding="utf-8")
         solution_path = root / lesson.solution
         solution_path.parent.mkdir(parents=True)
         if execute:
@@ -297,6 +309,7 @@ def new_lesson(
         ),
         (checker.relative_to(root).as_posix(), f"the checker of {lesson_id}.ex1"),
         (wrong.relative_to(root).as_posix(), f"typical mistakes for {lesson_id}.ex1"),
+        (right.relative_to(root).as_posix(), f"alternative correct answers for {lesson_id}.ex1"),
     ]
     print(f"New lesson {lesson_id} · {title}:")
     for rel, what in rows:

@@ -76,12 +76,19 @@ def is_stale(lesson: Lesson, root: Path | None = None) -> bool:
     if not path.is_file():
         return True
     fresh = student_notebook(lesson, root)
-    return sources_digest(nbformat.read(path, as_version=4)) != sources_digest(fresh)
+    try:
+        return sources_digest(nbformat.read(path, as_version=4)) != sources_digest(fresh)
+    except Exception:  # it no longer parses: a fresh generation is due
+        return True
 
 
 def edited_by_hand(path: Path) -> bool:
-    """True when a generated notebook's sources changed since it was written."""
-    nb = nbformat.read(path, as_version=4)
+    """True when a generated notebook's sources changed since it was written (or it no longer
+    parses: whatever it holds is not ours to overwrite without --force)."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # JSON errors, schema errors, bad encodings, ...
+        return True
     stamp = nb.metadata.get("torchcourse", {}).get("sources_sha256")
     return stamp is not None and stamp != sources_digest(nb)
 
@@ -101,8 +108,9 @@ def write_chapter(lesson: Lesson, root: Path, force: bool = False, rerun: bool =
     path = root / lesson.notebook
     if path.is_file() and edited_by_hand(path) and not force:
         raise CourseError(
-            f"{lesson.notebook} was edited by hand; it is generated from {lesson.solution}. "
-            "Move your changes into the solution, or pass --force to overwrite it."
+            f"{lesson.notebook} was edited by hand (or no longer parses as a notebook); it is "
+            f"generated from {lesson.solution}: move your changes into the solution, or pass "
+            "--force to overwrite it."
         )
     if path.is_file() and not is_stale(lesson, root) and not rerun:
         return "up to date"

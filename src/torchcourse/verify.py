@@ -7,12 +7,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from torchcourse.device import DEVICE_ENV, device_name
+from torchcourse.device import DEVICE_ENV, device_name, parse_device, require_device
+from torchcourse.errors import CourseError
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
 
@@ -34,33 +36,74 @@ def run_nbval(notebook: Path, device: str, root: Path) -> tuple[bool, float, str
 
 
 def write_record(lesson: Lesson, device: str, results: dict[str, dict], root: Path) -> Path:
-    """Write verification/<id>-<device>.json: torch version, device name, date, results."""
+    """Write verification/<id>-<device type>.json: torch version, device name, date, results."""
     record = {
         "lesson": lesson.id,
-        "device": device,
+        "device": torch.device(device).type,
         "device_name": device_name(device),
         "torch": torch.__version__,
         "date": dt.date.today().isoformat(),
         "passed": all(r["result"] == "passed" for r in results.values()),
         "notebooks": results,
     }
-    path = root / RECORDS / f"{lesson.id}-{device}.json"
+    path = root / RECORDS / f"{lesson.id}-{torch.device(device).type}.json"
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
 
 
+def _tail(output: str, count: int = 15) -> list[str]:
+    """The last lines of pytest's report, without the compared-output ratio table."""
+    kept, skipping = [], False
+    for line in output.strip().splitlines():
+        if line.startswith("=") and "compared-output ratio" in line:
+            skipping = True
+        elif skipping and line.startswith("="):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    return kept[-count:]
+
+
+def _check_files(lessons: list[Lesson], root: Path) -> None:
+    """A CourseError naming the first notebook that is missing, before anything runs."""
+    for lesson in lessons:
+        for rel in (lesson.solution, lesson.notebook):
+            if not (root / rel).is_file():
+                fix = (
+                    f"generate it with `python -m torchcourse chapters {lesson.id}`"
+                    if rel == lesson.notebook
+                    else "restore it with git, or fix its path in lessons.yml"
+                )
+                raise CourseError(f"{rel} is missing: {fix} (nothing was run).")
+
+
+def _check_writable(folder: Path) -> None:
+    """A CourseError when records cannot be written into folder, before anything runs."""
+    try:
+        folder.mkdir(exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise CourseError(
+            f"cannot write the records into {folder} ({err.strerror}): make it writable, or "
+            "run without --record (nothing was run)."
+        ) from None
+
+
 def verify(course: Course, keys: list[str], device: str, record: bool) -> int:
-    """nbval the solution and student notebooks of the lessons; 0 when all pass."""
-    if device == "cuda" and not torch.cuda.is_available():
-        print(
-            "torchcourse verify: --device cuda, but this machine has no usable CUDA GPU "
-            "(run `torchcourse doctor`); use --device cpu or a GPU machine.",
-            file=sys.stderr,
-        )
-        return 1
+    """nbval the solution and student notebooks of the lessons on device ('cpu', 'cuda',
+    'mps', 'xpu', ... any type PyTorch knows); 0 when all pass.
+
+    Checked before anything runs: the device (one line when this machine lacks it), the
+    notebooks, and with record a writable verification/.
+    """
+    device = str(require_device(parse_device(device, "--device"), "--device"))
     root = course_root()
     lessons = [course.lesson(k) for k in keys] if keys else course.lessons
+    _check_files(lessons, root)
+    if record:
+        _check_writable(root / RECORDS)
     failures = 0
     print(
         f"Verifying {len(lessons)} lesson(s) on {device} ({device_name(device)}), "
@@ -79,7 +122,7 @@ def verify(course: Course, keys: list[str], device: str, record: bool) -> int:
             print(f"  {'ok  ' if ok else 'FAIL'} {rel}  {seconds:6.1f} s{budget}")
             if not ok:
                 failures += 1
-                print("\n".join("      " + line for line in output.strip().splitlines()[-15:]))
+                print("\n".join("      " + line for line in _tail(output)))
         if record:
             print(f"  recorded {write_record(lesson, device, results, root).relative_to(root)}")
     return 1 if failures else 0

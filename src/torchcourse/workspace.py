@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,12 @@ from torchcourse.paths import course_root
 from torchcourse.student import sources_digest
 
 WORKSPACE = "workspace"
+# The course's own folders: a workspace there would mix a learner's files into the course.
+RESERVED = (
+    ".cache", ".ci", ".git", ".github", ".venv", "benchmarks", "binder", "chapters", "datasets",
+    "docs", "locales", "site", "solutions", "src", "tests", "verification",
+)  # fmt: skip
+STALE_SECONDS = 600  # a temporary copy this old was left by a killed `start`
 
 # What happened to one lesson's notebook.
 ADDED, UPDATED, UP_TO_DATE, KEPT, NEWER = "added", "updated", "up to date", "kept", "newer"
@@ -109,7 +116,8 @@ class Change:
         if self.action == KEPT:
             return (
                 f"  kept      {rel} ({self.reason}); the new version is "
-                f"{_rel(self.beside, root)}: copy your answers across"
+                f"{_rel(self.beside, root)}: copy your answers into it (`torchcourse progress` "
+                "checks that copy once you have)"
             )
         return f"  {self.action:<9} {rel}"
 
@@ -151,7 +159,13 @@ def plan_lesson(lesson: Lesson, root: Path, workspace: Path) -> Change | None:
     target = workspace_notebook(lesson, workspace)
     if not target.exists():
         return Change(lesson, ADDED, target)
-    new_version = _version(read_notebook(source))
+    try:
+        new_version = _version(read_notebook(source, lesson.notebook))
+    except CourseError as err:
+        raise CourseError(
+            f"{err}: restore it with `git checkout -- chapters/{lesson.name}` (or regenerate "
+            f"it with `python -m torchcourse chapters {lesson.id}`), then run this again"
+        ) from None
     try:
         mine = read_notebook(target)
     except CourseError:
@@ -193,12 +207,50 @@ def apply(change: Change, root: Path) -> None:
     _copy_assets(source.parent, change.path.parent)
 
 
+def check_workspace(workspace: Path, root: Path) -> None:
+    """A CourseError when workspace is a file or one of the course's own folders."""
+    fix = "choose another folder with --workspace DIR (the default is workspace/)"
+    if workspace.exists() and not workspace.is_dir():
+        raise CourseError(f"{workspace} is a file, not a folder: move it away, or {fix}.")
+    try:
+        inside = workspace.resolve().relative_to(root.resolve()).parts
+    except ValueError:
+        return
+    if not inside or inside[0] in RESERVED:
+        raise CourseError(
+            f"{workspace} is the course's own folder{'' if not inside else ' ' + inside[0] + '/'}"
+            f", where your notebooks would mix with the course's files: {fix}."
+        )
+
+
+def clean_stale_copies(workspace: Path) -> None:
+    """Delete the hidden temporary copies (.NN-slug.ipynb.*.tmp) a killed update left."""
+    now = time.time()
+    for tmp in workspace.glob("*/.*.ipynb.*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > STALE_SECONDS:
+                tmp.unlink()
+        except OSError:
+            pass  # gone already, or not ours to delete
+
+
+def _cannot_write(workspace: Path, err: OSError) -> CourseError:
+    reason = err.strerror or type(err).__name__
+    return CourseError(
+        f"cannot write in {workspace} ({reason}: {err.filename or workspace}): make it "
+        "writable, or choose another folder with --workspace DIR"
+    )
+
+
 def start(
     course: Course, update: bool = False, root: Path | None = None, workspace: Path | None = None
 ) -> int:
     """Create the workspace (first time) or bring it up to date (update); print what was done."""
     root = root or course_root()
     workspace = workspace or workspace_dir(root)
+    check_workspace(workspace, root)
+    if workspace.is_dir():
+        clean_stale_copies(workspace)
     plans = [(lesson, plan_lesson(lesson, root, workspace)) for lesson in course.lessons]
     missing = [lesson.id for lesson, change in plans if change is None]
     changes = [change for _, change in plans if change is not None]
@@ -217,8 +269,11 @@ def start(
                 "`torchcourse start --update` to bring them in (your edits are kept)."
             )
         return 0
-    for change in pending:
-        apply(change, root)
+    try:
+        for change in pending:
+            apply(change, root)
+    except OSError as err:
+        raise _cannot_write(workspace, err) from None
     if not existed:
         print(
             f"Created {_rel(workspace, root)}/ with {len(pending)} notebook(s), your own "

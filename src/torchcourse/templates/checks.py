@@ -2,8 +2,9 @@
 
 import torch
 
-from torchcourse.checks.core import Mismatch, exercise
-from torchcourse.checks.expect import call, expect_tensor
+from torchcourse.checks.core import exercise
+from torchcourse.checks.expect import call_leaving_inputs, expect_tensor
+from torchcourse.i18n import N_, _
 
 
 def _inputs(*shape, dtype=torch.int64):
@@ -11,13 +12,19 @@ def _inputs(*shape, dtype=torch.int64):
     return torch.randint(-9, 10, shape, generator=generator).to(dtype)
 
 
-@exercise("__ID__.ex1", hint="multiply by the integer 2, `x * 2`, so that the dtype stays.")
+@exercise(
+    "__ID__.ex1",
+    hints=[
+        N_("Doubling is an elementwise operation: one arithmetic operator on the whole tensor."),
+        N_("Multiply by an integer, not by a float: an integer tensor times 2.0 becomes float."),
+        N_("`return x * 2` builds a new tensor and leaves `x` as it is."),
+    ],
+)
 def _double(answer):
     for shape, dtype in [((2, 3), torch.int64), ((4,), torch.float32), ((1, 2, 2), torch.int32)]:
         x = _inputs(*shape, dtype=dtype)
-        before = x.clone()
-        got = call(answer, x)
-        expect_tensor(got, before * 2, f"double of a {dtype} tensor of shape {shape}")
-        if not torch.equal(x, before):
-            raise Mismatch("your function changed x itself; return a new tensor instead.")
-    return "right values, shape and dtype for 3 inputs, and x is left alone."
+        want = x.clone() * 2
+        got = call_leaving_inputs(answer, x, names=("x",))
+        what = _("double of a {dtype} tensor of shape {shape}").format(dtype=dtype, shape=shape)
+        expect_tensor(got, want, what)
+    return _("right values, shape and dtype for 3 inputs, and x is left alone.")

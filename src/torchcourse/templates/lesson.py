@@ -11,18 +11,19 @@
 # __OBJECTIVES__
 #
 # **Prerequisites:** __PREREQUISITES__ ·
-# **Time:** about __MINUTES__ minutes · **Runs on:** CPU or CUDA
+# **Time:** about __MINUTES__ minutes · **Runs on:** the CPU or any accelerator (CUDA, MPS, XPU)
 
 # %% [markdown]
 # ## Setup
 #
 # Every lesson starts the same way: import PyTorch and the course helpers, then pick a device.
-# `pick_device()` returns CUDA when a GPU is available and the CPU otherwise.
+# `pick_device()` returns the accelerator PyTorch finds (`torch.accelerator`: CUDA, MPS or XPU)
+# and the CPU otherwise.
 
 # %%
 import torch
 
-from torchcourse import check, pick_device
+from torchcourse import check, hint, pick_device
 
 device = pick_device()
 
@@ -61,6 +62,10 @@ def double(x):
 
 # %%
 check("__ID__.ex1", double)
+
+# %% [markdown]
+# A failed check says what is wrong and gives a first hint; `hint("__ID__.ex1")` gives the next
+# one, up to the code itself.
 
 # %% [markdown]
 # > **You will see this in older code**

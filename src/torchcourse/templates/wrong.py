@@ -6,7 +6,7 @@ WRONG = {
     "__ID__.ex1": [
         ("adds two", lambda x: x + 2, "wrong values"),
         ("float factor", lambda x: x * 2.0, "dtype torch.float32"),
-        ("doubles in place", lambda x: x.mul_(2), "changed x itself"),
+        ("doubles in place", lambda x: x.mul_(2), "changed its argument `x`"),
         ("returns a list", lambda x: (x * 2).tolist(), "should be a torch.Tensor, got list"),
     ],
 }

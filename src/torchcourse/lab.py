@@ -1,0 +1,53 @@
+"""`torchcourse lab`: the learner's workspace, then JupyterLab on it (what `make lab` does,
+without make: Windows learners get the same command)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from torchcourse.errors import CourseError
+from torchcourse.manifest import Course
+from torchcourse.paths import course_root
+from torchcourse.workspace import start, workspace_dir
+
+
+def is_root() -> bool:
+    """True for the superuser (Docker, many cloud machines), whom Jupyter refuses by default."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def jupyter_command(workspace: Path, extra: list[str]) -> list[str]:
+    """The JupyterLab command line for the workspace (`--allow-root` when run as root)."""
+    command = [sys.executable, "-m", "jupyterlab", str(workspace)]
+    if is_root() and "--allow-root" not in extra:
+        command.append("--allow-root")
+    return command + extra
+
+
+def launch(command: list[str]) -> int:
+    """Run JupyterLab in place of this process where possible, so Ctrl-C reaches it alone."""
+    if os.name == "posix":
+        os.execv(command[0], command)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Windows: JupyterLab handles it
+    try:
+        return subprocess.run(command).returncode
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def lab(course: Course, workspace: Path | None = None, extra: list[str] | None = None) -> int:
+    """Create or update the workspace (edited notebooks are kept), then open JupyterLab there."""
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise CourseError(
+            'JupyterLab is not installed: `pip install "torchcourse[tools]"` (or open the '
+            "notebooks in your own Jupyter)."
+        )
+    root = course_root()
+    workspace = workspace or workspace_dir(root)
+    start(course, update=True, root=root, workspace=workspace)
+    return launch(jupyter_command(workspace, extra or []))
