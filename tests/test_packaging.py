@@ -43,7 +43,8 @@ def _checkout(entry):
 
 
 sys.path[:] = [p for p in sys.path if not _checkout(p)]
-sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__]
+# setuptools' editable installs add a finder class (or instance) to sys.meta_path
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in getattr(f, "__module__", "")]
 LOCAL = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "", None}
 
 
@@ -106,7 +107,7 @@ def build_wheel(dest: Path) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
-    for name in ("src", "datasets"):
+    for name in ("src", "datasets", "locales"):
         shutil.copytree(ROOT / name, source / name, ignore=ignore)
     code = (
         "import sys\nfrom setuptools import build_meta\nprint(build_meta.build_wheel(sys.argv[1]))"
@@ -129,6 +130,8 @@ def test_the_wheel_carries_the_package_and_the_data(wheel):
         assert f"torchcourse/datasets/mnist/{name}" in names
     for module in ("__init__.py", "data.py", "lenet.py", "checks/core.py", "checks/ch01.py"):
         assert f"torchcourse/{module}" in names
+    for catalog in (ROOT / "locales").glob("*/LC_MESSAGES/*.po"):  # the checks' translations
+        assert f"torchcourse/locales/{catalog.relative_to(ROOT / 'locales').as_posix()}" in names
     assert not [n for n in names if n.startswith(("tests/", "solutions/", "chapters/"))]
     assert wheel.stat().st_size < 15e6, f"{wheel.stat().st_size / 1e6:.1f} MB"
 
@@ -141,7 +144,7 @@ def test_every_subpackage_goes_into_the_wheel():
 def test_the_core_install_is_what_a_notebook_imports():
     core = {req.split(">")[0].split("=")[0] for req in PYPROJECT["project"]["dependencies"]}
     assert core == {"torch", "torchvision", "numpy", "matplotlib", "tqdm", "pyyaml", "pydantic",
-                    "nbformat"}  # fmt: skip
+                    "nbformat", "babel"}  # fmt: skip (babel reads the translations' catalogs)
     extras = PYPROJECT["project"]["optional-dependencies"]
     assert "torchcourse[tools]" in extras["dev"]
     assert {"jupyterlab", "nbclient", "nbval"} <= {r.split(">")[0] for r in extras["tools"]}

@@ -113,7 +113,7 @@ def _one_line(text: str) -> str:
 
 def _sentence(text: object) -> str:
     """text as the first part of a one-line message, ending without a full stop."""
-    return _one_line(text).rstrip(".")
+    return _one_line(text).rstrip(".。")
 
 
 def _describe(err: BaseException) -> str:
