@@ -107,3 +107,22 @@ def test_the_tf32_hint_is_held_back_and_the_logger_restored(capfd):
 def test_sync_on_the_cpu_waits_for_nothing():
     lenet.sync("cpu")
     lenet.sync(torch.device("cpu"))
+
+
+def test_yours_or_reference_trains_a_passing_class_and_falls_back_otherwise():
+    class Stub(nn.Module):
+        def __init__(self):
+            super().__init__()
+            raise NotImplementedError("07.ex3: replace this line with your code")
+
+    class NoActivation(lenet.LeNet5):
+        def forward(self, x):
+            x = torch.flatten(self.conv2(self.conv1(x)[..., ::2, ::2])[..., ::2, ::2], 1)
+            return self.fc3(self.fc2(self.fc1(x)))
+
+    class Yours(lenet.LeNet5):
+        pass
+
+    assert lenet.yours_or_reference(Yours) == (Yours, True)
+    assert lenet.yours_or_reference(Stub) == (lenet.LeNet5, False)
+    assert lenet.yours_or_reference(NoActivation) == (lenet.LeNet5, False)

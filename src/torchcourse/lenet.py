@@ -43,6 +43,19 @@ class LeNet5(nn.Module):
         return self.fc3(x)
 
 
+def yours_or_reference(learners: type[nn.Module]) -> tuple[type[nn.Module], bool]:
+    """The learner's LeNet5 class of exercise 07.ex3 if it passes its check, else LeNet5.
+
+    Returns (the class to train, whether it is the learner's). A failed try counts as one
+    failure of the exercise: the learner's next check shows the next hint.
+    """
+    from torchcourse.checks import PASSED, run_check
+
+    if run_check("07.ex3", learners).status == PASSED:
+        return learners, True
+    return LeNet5, False
+
+
 class OldLeNet(nn.Module):
     """The LeNet of older tutorials: 3x3 first convolution and no activation function at all.
 
