@@ -65,9 +65,9 @@ the mean):
 | 3 epochs | 99.12 / 99.02 / 99.20% | 99.11% |
 
 The rule: the fewest epochs whose mean validation accuracy reaches 99.0%, then the fastest
-variant of that length. Two epochs qualify; with 5,000
-validation images one seed's accuracy has a standard error of about 0.14%, so the three
-two-epoch variants are equally accurate within noise, and bfloat16 autocast is the fastest:
+variant of that length. Two epochs qualify; with 5,000 validation images one seed's accuracy
+has a standard error of about 0.14%, so the three two-epoch variants are equally accurate
+within noise, and bfloat16 autocast is the fastest:
 this CPU has AVX-512 BF16 instructions, and autocast raised the training throughput by about
 a third in chapter 07's measurements. On a CPU without such instructions it may not pay:
 measure before you copy the recipe. The MNIST test images are on average easier than the
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- date: {started:%Y-%m-%d %H:%M}",
         f"- machine: {machine()}",
-        f"- torch {torch.__version__}, {args.threads} threads per run",
+        f"- torch {torch.__version__}, intra-op threads per run: {args.threads}",
         f"- load average (1 / 5 / 15 min): {load_before} before, {load_after} after",
         "",
         "## LeNet-5 to 99% MNIST accuracy on the CPU",
@@ -237,7 +237,10 @@ def main(argv: list[str] | None = None) -> int:
             f"than {example['trained'] / fast_median:.1f}x.",
         ]
     goal = "met" if all_reached and fast_median <= GOAL_SECONDS else "not met"
-    threads = "" if args.threads == 2 else f" (measured with {args.threads} thread(s) per run)"
+    threads = ""
+    if args.threads != 2:
+        plural = "" if args.threads == 1 else "s"
+        threads = f" (measured with {args.threads} intra-op thread{plural} per run)"
     lines += [
         "",
         f"Goal: >= 99.0% test accuracy for every seed in <= {GOAL_SECONDS:.0f} s of training "
