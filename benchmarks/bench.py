@@ -1,12 +1,14 @@
-"""`make bench`: time-to-99% MNIST accuracy on the CPU, and the NumPy-vs-PyTorch step times.
+"""`make bench`: LeNet-5 to 99% MNIST accuracy on the CPU, and the NumPy-vs-PyTorch step times.
 
-Runs, each in its own process: (a) chapter 07's fastest recipe (benchmarks/fast_lenet.py) for
-three seeds and (b) the pytorch/examples mnist recipe (benchmarks/pytorch_example.py) to the
-same target or a time cap; then calls benchmarks/numpy_vs_torch.py's main(). Prints the
-results and writes them, with the machine, torch version, load average and date, to
-benchmarks/RESULTS.md.
+Runs, each in its own process: (a) chapter 07's fast recipe (benchmarks/fast_lenet.py) for
+three seeds, trained on the 55,000-image training split and evaluated once at the end on the
+validation and the test set, and (b) the pytorch/examples mnist recipe
+(benchmarks/pytorch_example.py) until 99% validation accuracy or a time cap, then the test set
+once; then calls benchmarks/numpy_vs_torch.py's main(). Prints the results and writes them,
+with the machine, torch version, load average and date, to benchmarks/RESULTS.md.
 
     python benchmarks/bench.py [--seeds 0 1 2] [--cap 600] [--threads 2] [--skip-example]
+        [--keep-numpy-table]
 """
 
 from __future__ import annotations
@@ -29,39 +31,55 @@ import torch
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 TARGET = 0.99
-GOAL_SECONDS = 20.0
+NUMPY_HEADING = "## NumPy versus PyTorch: one training step"
+GOAL_SECONDS = 60.0  # the course's design: >= 99.0% test accuracy in under 60 s
 
 # What was tried on the way to the recipe in torchcourse.lenet.FAST (kept in RESULTS.md).
 NOTES = """\
-## How the fast recipe was found
+## How the fast recipe was chosen
 
-LeNet-5 (ReLU, max pooling, 61,706 parameters) trained on the whole training set held as one
-normalised float32 tensor, batches sliced from a shuffled index, one-cycle learning rate with
-20% warm-up, and a single evaluation at the end. Accuracies below are test accuracies of single
-runs (seed 0 unless stated), measured on this 2-core machine while other jobs shared it, so
-the times in this list are only indicative; the table above is the measurement.
+Every choice was made on validation accuracy: 5,000 of the 60,000 training images held out
+with a seeded generator (`torchcourse.lenet.split_indices`), the model trained on the other
+55,000; the test set was evaluated only for the table above. Each variant below was trained
+with seeds 0, 1 and 2 (`python benchmarks/fast_lenet.py --seed S --threads 1 --set ...`, one
+thread because other jobs shared the two cores; the thread count changes the rounding, so the
+same seed can differ by a few images with two threads). The starting point, LeNet-5 with
+AdamW (weight decay 0.01), batch 128, a one-cycle schedule with max_lr 0.01 and 20% warm-up,
+label smoothing 0.1 and channels_last, gave these validation accuracies (seeds 0 / 1 / 2, then
+the mean):
 
-- SGD, Nesterov momentum 0.9, weight decay 5e-4: batch 128, max_lr 0.1, 2 epochs: 98.91%;
-  batch 256, max_lr 0.2: 94.55% after 2 epochs, 97.17% after 3 (too high a rate).
-- AdamW, weight decay 0.01, batch 128, 2 epochs: max_lr 0.005: 99.08% (seed 1: 99.04%);
-  max_lr 0.003: worse; max_lr 0.01: 99.15% (seeds 1, 2: 99.05%, 98.99%). 1.5 epochs with
-  max_lr 0.005: 98.97%. Warm-up 30% instead of 20%: 98.82% (seed 2).
-- AdamW as above, max_lr 0.01, plus label smoothing 0.1: 2 epochs 99.23 / 99.17 / 99.15%
-  (seeds 0, 1, 2); 1.5 epochs 99.20 / 99.12 / 99.05%. Bigger batches lose accuracy per epoch:
-  batch 256, 2 epochs: 99.14 / 98.96%; batch 512: 98.83%.
-- Throughput (images/s, one training step repeated; 1 thread, busy machine): batch 128,
-  2,200 in the default layout, 2,200-2,700 with channels_last; batch 512 with channels_last,
-  2,500. channels_last is kept; on 2 cores batch 512 is not worth its accuracy loss.
-- The final recipe, `FAST`, on 2 threads with channels_last, 1.5 epochs: 99.19 / 99.12 / 99.09 /
-  99.02 / 99.09% for seeds 0-4 in about 7 s each; 1.25 epochs: 99.12 / 98.95 / 99.02 / 98.99 /
-  99.07% (not every seed reaches 99%); 1 epoch: 98.98 / 99.01 / 98.93%.
-- torch.compile (inductor, CPU): the first compiled training step took 104 s on the busy
-  machine, and the compiled step then ran at about half the eager speed (1,200 versus
-  2,700 images/s at batch 128). It cannot pay for itself in a run of seconds, so FAST does not
-  compile.
-- Threads: with other processes busy on the 2 cores, 2 intra-op threads ran up to 10 times
-  slower than 1 thread (the threads wait for each other at every operation); on a quiet
-  machine 2 threads are about 1.4 times faster than 1. Check the load average above.
+| Variant | Validation accuracy | Mean |
+|---|---|---|
+| 1 epoch | 98.82 / 98.44 / 98.76% | 98.67% |
+| 1.25 epochs | 98.96 / 98.68 / 98.90% | 98.85% |
+| 1.5 epochs | 99.04 / 98.72 / 98.86% | 98.87% |
+| 1.5 epochs, no label smoothing | 98.78 / 98.52 / 98.84% | 98.71% |
+| 1.5 epochs, max_lr 0.005 | 98.80 / 98.62 / 98.74% | 98.72% |
+| 1.5 epochs, max_lr 0.02 | 98.98 / 98.64 / 98.94% | 98.85% |
+| 1.5 epochs, batch 256 | 98.84 / 98.48 / 98.76% | 98.69% |
+| 1.5 epochs, bfloat16 autocast | 99.14 / 98.76 / 98.92% | 98.94% |
+| 2 epochs | 99.10 / 98.82 / 99.08% | 99.00% |
+| 2 epochs, max_lr 0.02 | 99.14 / 98.92 / 99.00% | 99.02% |
+| 2 epochs, bfloat16 autocast | 99.06 / 98.96 / 99.16% | 99.06% |
+| 2.5 epochs | 99.20 / 98.90 / 99.14% | 99.08% |
+| 3 epochs | 99.12 / 99.02 / 99.20% | 99.11% |
+
+The rule: the fewest epochs whose mean validation accuracy reaches 99.0%, then the fastest
+variant of that length. Two epochs qualify; with 5,000 validation images one seed's accuracy
+has a standard error of about 0.14%, so the three two-epoch variants are equally accurate
+within noise, and bfloat16 autocast is the fastest:
+this CPU has AVX-512 BF16 instructions, and autocast raised the training throughput by about
+a third in chapter 07's measurements. On a CPU without such instructions it may not pay:
+measure before you copy the recipe. The MNIST test images are on average easier than the
+held-out training images, so test accuracies run a little above validation accuracies.
+
+Earlier measurements on this machine, kept for what they say about speed: torch.compile
+(inductor, CPU) took 104 s for the first compiled training step on the busy machine, and the
+compiled step then ran at about half the eager speed (1,200 versus 2,700 images/s at batch
+128), so FAST does not compile. With other processes busy on the two cores, two intra-op
+threads ran up to ten times slower than one (the threads wait for each other at every
+operation); on a quiet machine two threads are about 1.4 times faster than one. Check the load
+average above.
 """
 
 
@@ -95,6 +113,15 @@ def run(script: str, *args: str) -> dict:
     return json.loads(lines[-1])
 
 
+def kept_numpy_table() -> str:
+    """The NumPy-versus-PyTorch section of the current RESULTS.md, without its heading."""
+    text = RESULTS.read_text() if RESULTS.is_file() else ""
+    _, found, table = text.partition(NUMPY_HEADING + "\n")
+    if not found:
+        raise SystemExit(f"--keep-numpy-table: {RESULTS.name} has no {NUMPY_HEADING!r} section")
+    return table.strip() + "\n"
+
+
 def numpy_vs_torch() -> str:
     """Call benchmarks/numpy_vs_torch.py's main() and return its table (what it prints)."""
     path = HERE / "numpy_vs_torch.py"
@@ -119,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-example", action="store_true", help="skip (b), the slow pytorch/examples run"
     )
+    parser.add_argument(
+        "--keep-numpy-table",
+        action="store_true",
+        help="keep the NumPy-versus-PyTorch section of RESULTS.md instead of measuring it again",
+    )
     args = parser.parse_args(argv)
     started, load_before = dt.datetime.now(), load()
     print(f"torch {torch.__version__} on {machine()}; load average {load_before}")
@@ -128,22 +160,24 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for r in fast:
         print(
-            f"  (a) seed {r['seed']}: {r['seconds']:.1f} s of training, "
-            f"test accuracy {r['accuracy']:.2%}"
+            f"  (a) seed {r['seed']}: {r['seconds']:.1f} s of training, validation accuracy "
+            f"{r['valid_accuracy']:.2%}, test accuracy {r['accuracy']:.2%}"
         )
-    reached = [r for r in fast if r["accuracy"] >= TARGET]
     fast_median = statistics.median(r["seconds"] for r in fast)
-    all_reached = len(reached) == len(fast)
+    all_reached = all(r["accuracy"] >= TARGET for r in fast)
 
     example = None
     if not args.skip_example:
         example = run("pytorch_example.py", "--cap", str(args.cap), "--threads", str(args.threads))
         if example["seconds"] is None:
-            print(f"  (b) did not reach 99% within {args.cap:.0f} s of training")
+            print(f"  (b) did not reach 99% validation accuracy within {args.cap:.0f} s")
         else:
-            print(f"  (b) 99% after {example['seconds']:.1f} s of training")
+            print(
+                f"  (b) 99% validation accuracy after {example['seconds']:.1f} s of training, "
+                f"test accuracy {example['accuracy']:.2%}"
+            )
 
-    table = numpy_vs_torch()
+    table = kept_numpy_table() if args.keep_numpy_table else numpy_vs_torch()
     load_after = load()
 
     lines = [
@@ -153,51 +187,64 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- date: {started:%Y-%m-%d %H:%M}",
         f"- machine: {machine()}",
-        f"- torch {torch.__version__}, {args.threads} threads per run",
+        f"- torch {torch.__version__}, intra-op threads per run: {args.threads}",
         f"- load average (1 / 5 / 15 min): {load_before} before, {load_after} after",
         "",
-        "## Time to 99% MNIST test accuracy on the CPU",
+        "## LeNet-5 to 99% MNIST accuracy on the CPU",
         "",
-        "Training time only: data loading before the clock, evaluation excluded.",
+        "Training time only: data loading before the clock, evaluation excluded. Both recipes "
+        "train on the same 55,000 of the 60,000 training images (`torchcourse.lenet."
+        "split_indices`) and evaluate on the other 5,000 (validation) and, once, at the end, "
+        "on the 10,000 test images.",
         "",
-        "| Recipe | Seed | Training time | Test accuracy |",
-        "|---|---|---|---|",
+        "| Recipe | Seed | Training time | Validation accuracy | Test accuracy |",
+        "|---|---|---|---|---|",
     ]
     for r in fast:
         lines.append(
-            f"| (a) chapter 07, LeNet-5 fast recipe | {r['seed']} | {r['seconds']:.1f} s "
-            f"| {r['accuracy']:.2%} |"
+            f"| (a) chapter 07, LeNet-5 fast recipe, fixed length | {r['seed']} "
+            f"| {r['seconds']:.1f} s | {r['valid_accuracy']:.2%} | {r['accuracy']:.2%} |"
         )
     if example is not None:
         shown = (
             f"{example['seconds']:.1f} s"
             if example["seconds"] is not None
-            else (f"not reached in {example['trained']:.0f} s")
+            else f"not reached in {example['trained']:.0f} s"
         )
         lines.append(
-            f"| (b) pytorch/examples mnist | {example['seed']} | {shown} "
-            f"| {example['accuracy']:.2%} |"
+            f"| (b) pytorch/examples mnist, to 99% validation accuracy | {example['seed']} "
+            f"| {shown} | {example['valid_accuracy']:.2%} | {example['accuracy']:.2%} |"
         )
-    lines.append("")
-    summary = f"(a) median of {len(fast)} seeds: **{fast_median:.1f} s**"
-    if not all_reached:
-        summary += (
-            f" (only {len(reached)} of {len(fast)} seeds reached 99.0%; the best "
-            f"accuracy was {max(r['accuracy'] for r in fast):.2%})"
-        )
+    tests = [r["accuracy"] for r in fast]
+    spread = statistics.stdev(tests) if len(tests) > 1 else 0.0
+    lines += [
+        "",
+        f"(a) over {len(fast)} seeds: median training time **{fast_median:.1f} s**; test "
+        f"accuracy {statistics.mean(tests):.2%} on average (standard deviation "
+        f"{spread:.2%}), from {min(tests):.2%} to {max(tests):.2%}.",
+    ]
     if example is not None and example["seconds"] is not None:
         ratio = example["seconds"] / fast_median
-        summary += f"; (b) **{example['seconds']:.1f} s**; ratio (b) / (a): **{ratio:.1f}x**"
+        lines += [
+            "",
+            f"(b) **{example['seconds']:.1f} s** to 99% validation accuracy; ratio (b) / (a): "
+            f"**{ratio:.1f}x**.",
+        ]
     elif example is not None:
-        summary += (
-            f"; (b) did not reach 99% within its cap, so the ratio is more than "
-            f"{example['trained'] / fast_median:.1f}x"
-        )
+        lines += [
+            "",
+            f"(b) did not reach 99% validation accuracy within its cap, so the ratio is more "
+            f"than {example['trained'] / fast_median:.1f}x.",
+        ]
     goal = "met" if all_reached and fast_median <= GOAL_SECONDS else "not met"
+    threads = ""
+    if args.threads != 2:
+        plural = "" if args.threads == 1 else "s"
+        threads = f" (measured with {args.threads} intra-op thread{plural} per run)"
     lines += [
-        summary + ".",
         "",
-        f"Goal: >= 99.0% in <= {GOAL_SECONDS:.0f} s of training on 2 CPU cores: **{goal}**.",
+        f"Goal: >= 99.0% test accuracy for every seed in <= {GOAL_SECONDS:.0f} s of training "
+        f"on 2 CPU cores: **{goal}**{threads}.",
         "",
     ]
     recipe = fast[0]["recipe"]
@@ -209,22 +256,24 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if example is not None:
         lines += [
-            "Recipe (b), evaluated every quarter epoch (epoch, training seconds, accuracy): "
+            "Recipe (b), validation accuracy every quarter epoch (epoch, training seconds, "
+            "accuracy): "
             + "; ".join(
-                f"{c['epoch']}, {c['seconds']} s, {c['accuracy']:.2%}" for c in example["curve"]
+                f"{c['epoch']}, {c['seconds']} s, {c['valid_accuracy']:.2%}"
+                for c in example["curve"]
             )
             + ".",
             "",
         ]
     lines += [
         NOTES,
-        "## NumPy versus PyTorch: one training step",
+        NUMPY_HEADING,
         "",
         table.rstrip(),
         "",
     ]
     RESULTS.write_text("\n".join(lines))
-    print("\n".join(lines[lines.index("## Time to 99% MNIST test accuracy on the CPU") :]))
+    print("\n".join(lines[lines.index("## LeNet-5 to 99% MNIST accuracy on the CPU") :]))
     print(f"wrote {RESULTS.relative_to(HERE.parent)}")
     return 0
 

@@ -1,15 +1,17 @@
-"""Benchmark (b): the recipe of pytorch/examples' mnist/main.py, timed to 99% test accuracy.
+"""Benchmark (b): the recipe of pytorch/examples' mnist/main.py, timed to 99% validation accuracy.
 
 The recipe as that script has it: two 3x3 convolutions (1 -> 32 -> 64), 2x2 max pooling,
 dropout 0.25, a 9216 -> 128 linear layer, dropout 0.5, 128 -> 10, log_softmax and nll_loss;
 Adadelta with lr 1.0, StepLR(step_size=1, gamma=0.7) per epoch, batches of 64 from a DataLoader
-with ToTensor + Normalize((0.1307,), (0.3081,)), test batches of 1000, seed 1, no worker
-processes on the CPU. One change: the training batches are shuffled (the script shuffles only
-when it finds an accelerator; unshuffled training would be unfair to it).
+that normalises with (0.1307,) and (0.3081,), seed 1, no worker processes on the CPU. Changes:
+the training batches are shuffled (the script shuffles only when it finds an accelerator), the
+images go through torchvision's v2 transforms (ToImage, ToDtype(scale=True), Normalize: the
+same values as its ToTensor and Normalize), and, so that the test set chooses nothing, it
+trains on the chapter's 55,000-image training split and watches the 5,000 validation images.
 
-The test set is evaluated every quarter epoch; evaluation time is excluded from the training
-time. The run stops at the first evaluation >= 99.0%, or when the training time passes the cap.
-Prints one JSON line.
+The validation set is evaluated every quarter epoch; evaluation time is excluded from the
+training time. The run stops at the first evaluation >= 99.0%, or when the training time passes
+the cap; then the test set is evaluated once. Prints one JSON line.
 
     python benchmarks/pytorch_example.py [--cap 600] [--threads 2]
 """
@@ -23,9 +25,10 @@ import time
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader
-from torchvision import transforms
+from torch.utils.data import DataLoader, Subset
+from torchvision.transforms import v2
 
+from torchcourse import lenet
 from torchcourse.data import mnist
 
 TARGET = 0.99
@@ -50,7 +53,7 @@ class Net(nn.Module):
 
 
 @torch.no_grad()
-def test_accuracy(model: nn.Module, loader: DataLoader) -> float:
+def accuracy(model: nn.Module, loader: DataLoader) -> float:
     model.eval()
     correct = sum((model(x).argmax(1) == y).sum().item() for x, y in loader)
     return correct / len(loader.dataset)
@@ -66,11 +69,16 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
-    to_input = transforms.Compose(
-        [transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))]
+    to_input = v2.Compose(
+        [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize([0.1307], [0.3081])]
     )
-    train_loader = DataLoader(mnist(True, to_input), batch_size=64, shuffle=True)
-    test_loader = DataLoader(mnist(False, to_input), batch_size=1000)
+    train_idx, valid_idx = (i.tolist() for i in lenet.split_indices())
+    train_set = mnist(True, to_input)
+    train_loader = DataLoader(
+        Subset(train_set, train_idx), batch_size=64, shuffle=True, num_workers=0
+    )
+    valid_loader = DataLoader(Subset(train_set, valid_idx), batch_size=1000, num_workers=0)
+    test_loader = DataLoader(mnist(False, to_input), batch_size=1000, num_workers=0)
     model = Net()
     optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.7)
@@ -88,19 +96,19 @@ def main(argv: list[str] | None = None) -> dict:
             optimizer.step()
             if i in checkpoints:
                 trained += time.perf_counter() - start
-                accuracy = test_accuracy(model, test_loader)
+                valid = accuracy(model, valid_loader)
                 curve.append(
                     {
                         "epoch": round(epoch - 1 + i / n, 2),
                         "seconds": round(trained, 1),
-                        "accuracy": accuracy,
+                        "valid_accuracy": valid,
                     }
                 )
                 print(
-                    f"# epoch {epoch - 1 + i / n:5.2f}  {trained:7.1f} s  {accuracy:.2%}",
+                    f"# epoch {epoch - 1 + i / n:5.2f}  {trained:7.1f} s  validation {valid:.2%}",
                     flush=True,
                 )
-                if accuracy >= TARGET:
+                if valid >= TARGET:
                     reached = trained
                 if reached is not None or trained > args.cap:
                     break
@@ -111,7 +119,8 @@ def main(argv: list[str] | None = None) -> dict:
         scheduler.step()
     result = {
         "seconds": reached,
-        "accuracy": curve[-1]["accuracy"],
+        "valid_accuracy": curve[-1]["valid_accuracy"],
+        "accuracy": accuracy(model, test_loader),
         "trained": trained,
         "capped": reached is None,
         "cap": args.cap,

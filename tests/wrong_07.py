@@ -11,7 +11,7 @@ TENSOR_RESULTS = {"07.ex1", "07.ex4"}
 MEAN, STD = 0.1307, 0.3081
 
 
-# 07.ex2: LeNet-5 gone wrong in the ways learners get it wrong.
+# 07.ex3: LeNet-5 gone wrong in the ways learners get it wrong.
 class _NoPadding(nn.Module):
     def __init__(self):
         super().__init__()
@@ -129,6 +129,19 @@ def _index_add(predictions, labels, num_classes=10):
     return matrix
 
 
+def _counts_in_labels(predictions, labels, num_classes=10):
+    labels.mul_(num_classes).add_(predictions)
+    return torch.bincount(labels, minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+class _PaddedTwice(_NoPadding):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+        self.conv2 = nn.Conv2d(6, 16, 5, padding=2)
+        self.fc1 = nn.Linear(16 * 7 * 7, 120)
+
+
 def _float_counts(predictions, labels, num_classes=10):
     matrix = torch.zeros(num_classes, num_classes)
     for t, p in zip(labels.tolist(), predictions.tolist()):
@@ -152,6 +165,12 @@ WRONG = {
             "dtype torch.float64",
         ),
         ("only scaled", lambda x: (x.float() / 255).unsqueeze(1), "wrong values"),
+        ("integer division", lambda x: ((x // 255 - MEAN) / STD).unsqueeze(1), "wrong values"),
+        (
+            "channel dimension first",
+            lambda x: ((x.float() / 255 - MEAN) / STD).unsqueeze(0),
+            "has shape (1, 5, 28, 28)",
+        ),
     ],
     "07.ex2": [
         (
@@ -171,6 +190,8 @@ WRONG = {
         ("the old 3x3 LeNet", lenet.OldLeNet, "shape (6, 1, 5, 5)"),
         ("no padding", _NoPadding, "raised RuntimeError"),
         ("no padding, fc1 resized", _SmallFc1, "shape (120, 400)"),
+        ("padding on both convolutions", _PaddedTwice, "shape (120, 400)"),
+        ("tanh, as in 1998", _configured(activation=torch.tanh), "tanh"),
         ("no activation", _configured(activation=lambda t: t), "no activation"),
         ("no ReLU in fc layers", _configured(hidden=False), "fc1 and fc2 need a ReLU"),
         ("average pooling", _configured(pool=F.avg_pool2d), "max pooling"),
@@ -185,6 +206,7 @@ WRONG = {
         ("transposed", lambda p, t, n=10: lenet.confusion_matrix(t, p, n), "transposed"),
         ("index += 1", _index_add, "`matrix[labels, predictions] += 1`"),
         ("float counts", _float_counts, "dtype torch.float32"),
+        ("counts in the labels tensor", _counts_in_labels, "changed its argument `labels`"),
         (
             "hard-coded 10 classes",
             lambda p, t, n=10: lenet.confusion_matrix(p, t, 10),
