@@ -164,13 +164,18 @@ def test_code_is_identical_and_outputs_differ_only_in_the_checks_lines(language,
 
 
 def _text_lines(cell) -> list[str]:
-    lines = []
+    """The cell's text output, line by line; consecutive stream chunks count as one text (the
+    kernel may flush one print in several chunks)."""
+    lines, stream = [], ""
     for output in cell.get("outputs", []):
         if output.output_type == "stream":
-            lines += output.text.splitlines()
-        elif "data" in output and "image/png" not in output.data:
+            stream += output.text
+            continue
+        lines += stream.splitlines()
+        stream = ""
+        if "data" in output and "image/png" not in output.data:
             lines += output.data.get("text/plain", "").splitlines()
-    return lines
+    return lines + stream.splitlines()
 
 
 @pytest.mark.parametrize(("language", "lesson"), EDITION, ids=lambda x: getattr(x, "id", x))
