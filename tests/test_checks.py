@@ -202,3 +202,11 @@ def test_the_pass_and_not_attempted_lines_carry_no_hint():
     for answer in (reference_answer(exercise_id), _stub):
         line = run_check(exercise_id, answer).line()
         assert "Hint" not in line and not any(h in line for h in REGISTRY[exercise_id].hints)
+
+
+def test_an_unrecorded_check_leaves_the_ladder_alone():
+    exercise_id = IDS[0]
+    assert run_check(exercise_id, None, record=False).rung == 0
+    assert run_check(exercise_id, None).rung == 1, "the first recorded failure shows rung 1"
+    assert run_check(exercise_id, reference_answer(exercise_id), record=False).status == PASSED
+    assert run_check(exercise_id, None).rung == 2, "an unrecorded pass ends nothing"

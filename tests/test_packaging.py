@@ -143,8 +143,17 @@ def test_every_subpackage_goes_into_the_wheel():
 
 def test_the_core_install_is_what_a_notebook_imports():
     core = {req.split(">")[0].split("=")[0] for req in PYPROJECT["project"]["dependencies"]}
-    assert core == {"torch", "torchvision", "numpy", "matplotlib", "tqdm", "pyyaml", "pydantic",
-                    "nbformat", "babel"}  # fmt: skip (babel reads the translations' catalogs)
+    assert core == {
+        "torch",
+        "torchvision",
+        "numpy",
+        "matplotlib",
+        "tqdm",
+        "pyyaml",
+        "pydantic",
+        "nbformat",
+        "babel",
+    }  # fmt: skip (babel reads the translations' catalogs)
     extras = PYPROJECT["project"]["optional-dependencies"]
     assert "torchcourse[tools]" in extras["dev"]
     assert {"jupyterlab", "nbclient", "nbval"} <= {r.split(">")[0] for r in extras["tools"]}

@@ -46,12 +46,12 @@ class LeNet5(nn.Module):
 def yours_or_reference(learners: type[nn.Module]) -> tuple[type[nn.Module], bool]:
     """The learner's LeNet5 class of exercise 07.ex3 if it passes its check, else LeNet5.
 
-    Returns (the class to train, whether it is the learner's). A failed try counts as one
-    failure of the exercise: the learner's next check shows the next hint.
+    Returns (the class to train, whether it is the learner's). Asking does not count as a try
+    of the exercise: the learner's hint ladder stays where it was.
     """
     from torchcourse.checks import PASSED, run_check
 
-    if run_check("07.ex3", learners).status == PASSED:
+    if run_check("07.ex3", learners, record=False).status == PASSED:
         return learners, True
     return LeNet5, False
 

@@ -197,18 +197,22 @@ def _stub_raised(err: NotImplementedError) -> bool:
     return not text or "replace this line with your code" in text
 
 
-def _failed(ex: Exercise, problem: str) -> Result:
-    _passed.discard(ex.id)
-    rung = _next_rung(ex)
-    return Result(ex.id, FAILED, problem, _(ex.hints[rung - 1]), rung, len(ex.hints))
-
-
-def run_check(exercise_id: str, answer: object) -> Result:
+def run_check(exercise_id: str, answer: object, record: bool = True) -> Result:
     """Check answer against exercise_id without printing; never raises for a bad answer.
 
-    Raises CourseError when exercise_id names no exercise.
+    With record (the default) the verdict counts for the hint ladder: a failure moves it on, a
+    pass ends it; record=False leaves the ladder alone (a lesson that only asks whether an
+    answer works). Raises CourseError when exercise_id names no exercise.
     """
     ex = find_exercise(exercise_id)
+
+    def _failed(ex: Exercise, problem: str) -> Result:
+        if not record:
+            return Result(ex.id, FAILED, problem)
+        _passed.discard(ex.id)
+        rung = _next_rung(ex)
+        return Result(ex.id, FAILED, problem, _(ex.hints[rung - 1]), rung, len(ex.hints))
+
     try:
         # The learner's prints and warnings would break the one-line promise: hold them back.
         with (
@@ -240,7 +244,8 @@ def run_check(exercise_id: str, answer: object) -> Result:
                 error_type=type(err).__name__, error=_describe(err)
             ),
         )
-    _passed.add(ex.id)
+    if record:
+        _passed.add(ex.id)
     return Result(ex.id, PASSED, _one_line(note or ""))
 
 
