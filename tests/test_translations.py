@@ -100,13 +100,14 @@ def test_translations_keep_code_links_math_and_placeholders(language, domain):
 
 @pytest.mark.parametrize(("language", "domain"), CASES)
 def test_the_glossary_is_followed(language, domain):
-    """Where the English uses a glossary term (outside code), the translation uses its term."""
+    """Where the English uses a glossary term (outside code and placeholders), the translation
+    uses its term."""
     terms = glossary(language, ROOT / "locales")
     assert terms, f"locales/{language}/glossary.md has no terms"
     for message in _entries(language, domain):
         if not message.string:
             continue
-        prose = DOTTED.sub(" ", CODE_SPAN.sub(" ", message.id))
+        prose = FIELD.sub(" ", DOTTED.sub(" ", CODE_SPAN.sub(" ", message.id)))
         for english, translated in terms:
             if re.search(rf"\b{re.escape(english)}(s|es)?\b", prose, re.IGNORECASE):
                 assert translated in message.string, (
@@ -164,18 +165,21 @@ def test_code_is_identical_and_outputs_differ_only_in_the_checks_lines(language,
 
 
 def _text_lines(cell) -> list[str]:
-    """The cell's text output, line by line; consecutive stream chunks count as one text (the
-    kernel may flush one print in several chunks)."""
-    lines, stream = [], ""
+    """The cell's text output, line by line; consecutive stream outputs of one stream are one
+    text (the kernel may flush a printed line and its newline as two outputs)."""
+    texts: list[str] = []
+    previous = None
     for output in cell.get("outputs", []):
         if output.output_type == "stream":
-            stream += output.text
-            continue
-        lines += stream.splitlines()
-        stream = ""
-        if "data" in output and "image/png" not in output.data:
-            lines += output.data.get("text/plain", "").splitlines()
-    return lines + stream.splitlines()
+            if previous == output.name:
+                texts[-1] += output.text
+            else:
+                texts.append(output.text)
+            previous = output.name
+        elif "data" in output and "image/png" not in output.data:
+            texts.append(output.data.get("text/plain", ""))
+            previous = None
+    return [line for text in texts for line in text.splitlines()]
 
 
 @pytest.mark.parametrize(("language", "lesson"), EDITION, ids=lambda x: getattr(x, "id", x))
