@@ -88,7 +88,7 @@ def _extract(template: Catalog, folder: Path, method_map, shown: str) -> None:
     marked with _ and N_, Jinja templates with {% trans %} blocks."""
     options = {"**.md": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
     keywords = KEYWORDS if any(method == "python" for _, method in method_map) else None
-    for filename, line, message, comments, _context in extract_from_dir(
+    for filename, _line, message, comments, _context in extract_from_dir(
         folder,
         method_map,
         options_map=options,
@@ -96,7 +96,8 @@ def _extract(template: Catalog, folder: Path, method_map, shown: str) -> None:
         **({"keywords": keywords} if keywords else {}),
     ):
         if message:
-            template.add(message, locations=[(f"{shown}/{filename}", line)], auto_comments=comments)
+            # no line numbers: they would change the catalogs at every edit of the source
+            template.add(message, locations=[(f"{shown}/{filename}", None)], auto_comments=comments)
 
 
 def checks_module(lesson: Lesson) -> str:
@@ -107,13 +108,13 @@ def lesson_template(lesson: Lesson, course: Course, root: Path) -> Catalog:
     """A lesson's units: title, objectives, its solution's markdown cells in order, then the
     messages of its checks (checks/chNN.py)."""
     template = _template(course, lesson.name)
-    template.add(lesson.title, locations=[("lessons.yml", 0)], auto_comments=["lesson title"])
+    template.add(lesson.title, locations=[("lessons.yml", None)], auto_comments=["lesson title"])
     for objective in lesson.objectives:
-        template.add(objective, locations=[("lessons.yml", 0)], auto_comments=["objective"])
+        template.add(objective, locations=[("lessons.yml", None)], auto_comments=["objective"])
     nb = nbformat.read(root / lesson.solution, as_version=4)
-    for index, cell in enumerate(nb.cells):
+    for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source.strip():
-            template.add(cell.source, locations=[(lesson.solution, index)])
+            template.add(cell.source, locations=[(lesson.solution, None)])
     if (PACKAGE / checks_module(lesson)).is_file():
         _extract(template, PACKAGE, [(checks_module(lesson), "python")], "src/torchcourse")
     return template
@@ -123,10 +124,13 @@ def package_template(course: Course, root: Path) -> Catalog:
     """The package's own messages (all but the lessons' checks), the course title and tagline,
     and the site's templates."""
     template = _template(course, DOMAIN)
-    template.add(course.course.title, locations=[("lessons.yml", 0)], auto_comments=["title"])
-    template.add(course.course.tagline, locations=[("lessons.yml", 0)], auto_comments=["tagline"])
+    template.add(course.course.title, locations=[("lessons.yml", None)], auto_comments=["title"])
+    template.add(
+        course.course.tagline, locations=[("lessons.yml", None)], auto_comments=["tagline"]
+    )
     lessons = {checks_module(lesson) for lesson in course.lessons}
-    method_map = [(rel, "ignore") for rel in sorted(lessons)] + [("**.py", "python")]
+    skipped = [*sorted(lessons), "templates/**"]  # templates/: what `torchcourse new` writes
+    method_map = [(rel, "ignore") for rel in skipped] + [("**.py", "python")]
     _extract(template, PACKAGE, method_map, "src/torchcourse")
     site_templates = root / "site" / "templates"
     if site_templates.is_dir():
