@@ -193,7 +193,7 @@ WRONG = {
         (
             "copied bias bug",
             _copied_bias,
-            "d_bh for X of shape (3, 4) and 3 hidden units has the wrong values",
+            "d_bh for X of shape (3, 4) and 3 hidden units is the summed delta of the output",
         ),
         ("slope of the pre-activation", _slope_on_pre_activation, "wrong values"),
         ("float32 gradients", _float32, "dtype float32"),
@@ -201,11 +201,11 @@ WRONG = {
         ("returns a dict", _as_dict, "tuple of the four gradient arrays"),
     ],
     "06.ex3": [
-        ("bug 1: output without bout", _bug1, "the returned output"),
-        ("bug 2: bh from d_output", _bug2, "bh after one step"),
+        ("bug 1: output without bout", _bug1, "the returned output ignores bout"),
+        ("bug 2: bh from d_output", _bug2, "the same number for every hidden unit"),
         ("rebinds instead of in place", _rebinds, "wh did not change"),
-        ("adds the gradient", _ascends, "wh after one step"),
-        ("output after the update", _output_after_update, "the returned output"),
+        ("adds the gradient", _ascends, "wh moved along its gradient, uphill"),
+        ("output after the update", _output_after_update, "computed with the updated"),
     ],
     "06.ex4": [
         (

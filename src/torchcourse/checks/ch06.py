@@ -143,6 +143,18 @@ def _expect_four(got: object) -> None:
     )
 
 
+def _diagnose_copied_bias(name, got, want, d_output_sum, what):
+    """d_bh filled with the summed output delta: the copied code's bug 2."""
+    copied = np.full_like(want, d_output_sum)
+    if name == "bh" and not np.allclose(want, copied) and np.allclose(got, copied, atol=1e-9):
+        raise Mismatch(
+            _(
+                "{what} is the summed delta of the output layer, the same number for every "
+                "hidden unit (the copied code's bug 2): each hidden unit has its own delta"
+            ).format(what=what)
+        )
+
+
 @exercise(
     "06.ex2",
     hints=[
@@ -177,6 +189,7 @@ def _numpy_gradients(answer):
                 name=name, shape=tuple(x.shape), hidden=n_hidden
             )
             if isinstance(got_grad, np.ndarray) and got_grad.shape == tuple(want.shape):
+                _diagnose_copied_bias(name, got_grad, want.numpy(), grads[3].sum().item(), what)
                 if np.allclose(got_grad, -want.numpy(), atol=1e-9):
                     raise Mismatch(
                         _(
@@ -190,6 +203,72 @@ def _numpy_gradients(answer):
 
 
 # --- 06.ex3: the fixed step in PyTorch ----------------------------------------------------------
+
+
+def _forward(x, wh, bh, wout, bout):
+    return torch.sigmoid(torch.sigmoid(x @ wh + bh) @ wout + bout)
+
+
+def _close(got: object, want: torch.Tensor) -> bool:
+    return (
+        isinstance(got, torch.Tensor)
+        and got.shape == want.shape
+        and bool(torch.allclose(got.detach().cpu().to(want.dtype), want, atol=1e-5))
+    )
+
+
+def _diagnose_output(got, x, params, want_output, want_params):
+    """Name the copied code's bug 1, and an output computed after the update."""
+    if _close(got, want_output):
+        return
+    wh, bh, wout, _bout = params
+    if _close(got, torch.sigmoid(torch.sigmoid(x @ wh + bh) @ wout)):
+        raise Mismatch(
+            _(
+                "the returned output ignores bout: the output layer computes its sigmoid "
+                "without adding its bias (the copied code's bug 1)"
+            )
+        )
+    if _close(got, _forward(x, *want_params)):
+        raise Mismatch(
+            _(
+                "the returned output was computed with the updated parameters: return the "
+                "output of the forward pass that the step started with"
+            )
+        )
+
+
+def _diagnose_update(name, old, new, want, lr, grad, bug2):
+    """Name an unchanged parameter, a step uphill, and the copied code's bug 2."""
+    if _close(new, want):
+        return
+    if torch.equal(new, old):
+        raise Mismatch(
+            _(
+                "{name} did not change: the step must update the tensors it was given, in "
+                "place; binding a new tensor to the name changes nothing for the caller"
+            ).format(name=name)
+        )
+    if _close(new, old + lr * grad):
+        raise Mismatch(
+            _("{name} moved along its gradient, uphill: a descent step moves against it").format(
+                name=name
+            )
+        )
+    if name == "bh" and _close(new, bug2):
+        raise Mismatch(
+            _(
+                "bh moved by the summed delta of the output layer, the same number for every "
+                "hidden unit (the copied code's bug 2): each hidden unit has its own delta"
+            )
+        )
+
+
+def _bug2_bh(x, y, params, lr):
+    """bh after the copied code's update, in the modern direction."""
+    wh, bh, wout, bout = params
+    output = _forward(x, wh, bh, wout, bout)
+    return bh - lr * ((output - y) * output * (1 - output)).sum()
 
 
 @exercise(
@@ -220,25 +299,22 @@ def _fixed_step(answer):
     for n_examples, n_in, n_hidden, seed in [(3, 4, 3, 0), (6, 3, 5, 1)]:
         x, y, params = _toy_problem(n_examples, n_in, n_hidden, seed, dtype=torch.float32)
         want_output, grads = _autograd_reference(x, y, params)
+        want_params = [p - lr * g for p, g in zip(params, grads)]
+        bug2 = _bug2_bh(x, y, params, lr)
         mine = [p.clone() for p in params]
         x_before, y_before = snapshot(x), snapshot(y)
         got = call(answer, x, y, *mine, lr)
         expect_unchanged(x, x_before, "X")
         expect_unchanged(y, y_before, "y")
         shape = tuple(x.shape)
-        what = _("the returned output for X of shape {shape}").format(shape=shape)
-        expect_tensor(got, want_output, what)
-        for name, old, new, grad in zip(PARAM_NAMES, params, mine, grads):
-            if torch.equal(new, old):
-                raise Mismatch(
-                    _(
-                        "{name} did not change: the step must update the tensors it was "
-                        "given, in place; binding a new tensor to the name changes nothing "
-                        "for the caller"
-                    ).format(name=name)
-                )
+        _diagnose_output(got, x, params, want_output, want_params)
+        expect_tensor(
+            got, want_output, _("the returned output for X of shape {shape}").format(shape=shape)
+        )
+        for name, old, new, grad, want in zip(PARAM_NAMES, params, mine, grads, want_params):
+            _diagnose_update(name, old, new, want, lr, grad, bug2)
             what = _("{name} after one step for X of shape {shape}").format(name=name, shape=shape)
-            expect_tensor(new, old - lr * grad, what)
+            expect_tensor(new, want, what)
     return _("the output uses bout, and every parameter moves against autograd's gradient.")
 
 
