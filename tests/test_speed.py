@@ -38,12 +38,33 @@ def test_numpy_step_equals_the_torch_step():
 
 
 def test_step_time_table_has_one_row_per_batch_size():
-    rows = speed.step_time_table([1, 3], repeats=2, single_thread=True)
+    rows = speed.step_time_table([1, 3], repeats=2, default_threads=True)
     assert [row["batch"] for row in rows] == [1, 3]
     for row in rows:
-        assert set(row) == {"batch", "numpy_ms", "torch_ms", "torch_1thread_ms", "numpy_over_torch"}
-        assert all(row[key] > 0 for key in ("numpy_ms", "torch_ms", "torch_1thread_ms"))
+        keys = {"batch", "numpy_ms", "torch_ms", "torch_default_threads_ms", "numpy_over_torch"}
+        assert set(row) == keys
+        assert all(row[key] > 0 for key in keys - {"batch"})
         assert row["numpy_over_torch"] == pytest.approx(row["numpy_ms"] / row["torch_ms"])
+    assert set(speed.step_time_table([2], repeats=1)[0]) == keys - {"torch_default_threads_ms"}
+
+
+def test_the_table_times_torch_on_one_thread_and_restores_the_setting(monkeypatch):
+    seen = []
+    timed = speed.median_seconds
+
+    def spy(fn, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return timed(fn, *args, **kwargs)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        monkeypatch.setattr(speed, "median_seconds", spy)
+        speed.step_time_table([2], repeats=1)
+        assert seen == [2, 1], "NumPy is timed first (threads untouched), then torch on one"
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_torch_threads_are_restored():
@@ -75,5 +96,5 @@ def test_benchmark_script_prints_the_table(capsys):
     printed = capsys.readouterr().out
     assert text.strip() in printed
     table = [line for line in text.splitlines() if line.startswith("|")]
-    assert table[0].startswith("| batch | NumPy (ms) | torch (ms) | torch, 1 thread (ms) |")
+    assert table[0].startswith("| batch | NumPy (ms) | torch (ms) | torch, default threads (ms) |")
     assert len(table) == 2 + 2

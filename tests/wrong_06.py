@@ -4,10 +4,14 @@ import numpy as np
 import torch
 from torch import nn
 
-TENSOR_RESULTS = {"06.ex1", "06.ex3"}
+TENSOR_RESULTS = {"06.ex3"}
 
 
-# --- 06.ex1: the sigmoid's slope at its input -------------------------------------------------
+# --- 06.ex1: the sigmoid's slope at its input, in NumPy ---------------------------------------
+
+
+def _np_sigmoid(z):
+    return 1 / (1 + np.exp(-z))
 
 
 def _slope_of_input(z):
@@ -15,12 +19,22 @@ def _slope_of_input(z):
 
 
 def _quotient(z):
-    return torch.exp(-z) / (1 + torch.exp(-z)) ** 2  # right on paper, inf / inf for z = -100
+    return np.exp(-z) / (1 + np.exp(-z)) ** 2  # right on paper, inf / inf for z = -1000
 
 
-def _numpy_exp(z):
-    s = 1 / (1 + np.exp(-z.numpy()))
+def _tensor_back(z):
+    s = torch.sigmoid(torch.from_numpy(z))
     return s * (1 - s)
+
+
+def _float64_always(z):
+    s = _np_sigmoid(z.astype(np.float64))
+    return s * (1 - s)
+
+
+def _overwrites_z(z):
+    z[...] = _np_sigmoid(z)
+    return z * (1 - z)
 
 
 # --- 06.ex2: NumPy gradients -------------------------------------------------------------------
@@ -135,7 +149,8 @@ def _epoch(
     drop_last=False,
     zero_late=False,
     as_tensor=False,
-    weighted=False,
+    weighted=True,
+    divide_by_batches=False,
 ):
     losses, sizes = [], []
     for start in range(0, len(x), batch_size):
@@ -152,9 +167,10 @@ def _epoch(
         optimizer.step()
         losses.append(loss.detach() if as_tensor else loss.item())
         sizes.append(len(x[start : start + batch_size]))
-    if weighted:
-        return sum(loss * n for loss, n in zip(losses, sizes)) / sum(sizes)
-    return sum(losses) / len(losses)
+    if not weighted:
+        return sum(losses) / len(losses)
+    total = sum(loss * n for loss, n in zip(losses, sizes))
+    return total / len(losses) if divide_by_batches else total / sum(sizes)
 
 
 def _shuffled(model, optimizer, x, y, batch_size):
@@ -164,10 +180,12 @@ def _shuffled(model, optimizer, x, y, batch_size):
 
 WRONG = {
     "06.ex1": [
-        ("a * (1 - a) on the input", _slope_of_input, "wrong values"),
-        ("the sigmoid itself", torch.sigmoid, "wrong values"),
-        ("overflowing quotient", _quotient, "contains NaN"),
-        ("NumPy array back", _numpy_exp, "should be a torch.Tensor"),
+        ("a * (1 - a) on the input", _slope_of_input, "equals z (1 - z)"),
+        ("the sigmoid itself", _np_sigmoid, "equals the sigmoid itself"),
+        ("overflowing quotient", _quotient, "is NaN at z = -100:"),
+        ("a tensor back", _tensor_back, "returned a torch.Tensor"),
+        ("float64 for a float32 input", _float64_always, "dtype float64, expected float32"),
+        ("overwrites its input", _overwrites_z, "changed its argument `z`"),
     ],
     "06.ex2": [
         ("ascent direction (y - output)", _ascent, "wrong sign"),
@@ -175,19 +193,19 @@ WRONG = {
         (
             "copied bias bug",
             _copied_bias,
-            "d_bh for X of shape (3, 4) and 3 hidden units has the wrong values",
+            "d_bh for X of shape (3, 4) and 3 hidden units is the summed delta of the output",
         ),
         ("slope of the pre-activation", _slope_on_pre_activation, "wrong values"),
         ("float32 gradients", _float32, "dtype float32"),
-        ("updates wh", _updates_in_place, "changed its argument wh"),
-        ("returns a dict", _as_dict, "tuple of four arrays"),
+        ("updates wh", _updates_in_place, "changed its argument `wh`"),
+        ("returns a dict", _as_dict, "tuple of the four gradient arrays"),
     ],
     "06.ex3": [
-        ("bug 1: output without bout", _bug1, "the returned output"),
-        ("bug 2: bh from d_output", _bug2, "bh after one step"),
+        ("bug 1: output without bout", _bug1, "the returned output ignores bout"),
+        ("bug 2: bh from d_output", _bug2, "the same number for every hidden unit"),
         ("rebinds instead of in place", _rebinds, "wh did not change"),
-        ("adds the gradient", _ascends, "wh after one step"),
-        ("output after the update", _output_after_update, "the returned output"),
+        ("adds the gradient", _ascends, "wh moved along its gradient, uphill"),
+        ("output after the update", _output_after_update, "computed with the updated"),
     ],
     "06.ex4": [
         (
@@ -222,6 +240,12 @@ WRONG = {
         ("drops the last batch", lambda *a: _epoch(*a, drop_last=True), "last, smaller batch"),
         ("shuffles", _shuffled, "differ from a correct epoch"),
         ("returns a tensor", lambda *a: _epoch(*a, as_tensor=True), "Python float, got a tensor"),
-        ("weighted mean", lambda *a: _epoch(*a, weighted=True), "mean of the batch losses"),
+        ("returns nothing", lambda *a: _epoch(*a) and None, "should be a number, got None"),
+        ("plain mean of batch losses", lambda *a: _epoch(*a, weighted=False), "plain mean"),
+        (
+            "weighted sum over the number of batches",
+            lambda *a: _epoch(*a, divide_by_batches=True),
+            "the returned mean loss over examples is",
+        ),
     ],
 }

@@ -3,7 +3,8 @@
 The one implementation behind chapter 06's speed section and `make bench`: a 784-500-10 ReLU
 network with softmax cross-entropy and plain SGD, written by hand in NumPy (float32) and with
 nn, autograd and torch.optim in PyTorch. Timings are medians of repeated samples, in seconds
-(the table in milliseconds); everything runs on the CPU, whatever GPU the machine has.
+(the table in milliseconds); everything runs on the CPU, whatever GPU the machine has, and
+torch on one thread unless asked otherwise (the setting is restored afterwards).
 """
 
 from __future__ import annotations
@@ -165,25 +166,30 @@ def tiny_op_seconds(repeats: int = 20) -> dict[str, float]:
 
 
 def step_time_table(
-    batch_sizes: Iterable[int] = BATCH_SIZES, repeats: int = 20, single_thread: bool = False
+    batch_sizes: Iterable[int] = BATCH_SIZES,
+    repeats: int = 20,
+    torch_threads: int | None = 1,
+    default_threads: bool = False,
 ) -> list[dict]:
     """One row per batch size: median step times in ms for NumPy and torch, and their ratio.
 
-    Keys: batch, numpy_ms, torch_ms, numpy_over_torch (> 1: torch is faster), and with
-    single_thread also torch_1thread_ms, torch limited to one intra-op thread.
+    Keys: batch, numpy_ms, torch_ms (torch on `torch_threads` intra-op threads, one by default,
+    None for the current setting), numpy_over_torch (> 1: torch is faster), and with
+    default_threads also torch_default_threads_ms (torch with its current thread setting).
+    NumPy's BLAS uses the threads it chose when NumPy was loaded.
     """
     rows = []
     for batch in batch_sizes:
         numpy_s = numpy_step_time(batch, repeats)
-        torch_s = torch_step_time(batch, repeats)
+        torch_s = torch_step_time(batch, repeats, threads=torch_threads)
         row = {
             "batch": int(batch),
             "numpy_ms": numpy_s * 1e3,
             "torch_ms": torch_s * 1e3,
             "numpy_over_torch": numpy_s / torch_s,
         }
-        if single_thread:
-            row["torch_1thread_ms"] = torch_step_time(batch, repeats, threads=1) * 1e3
+        if default_threads:
+            row["torch_default_threads_ms"] = torch_step_time(batch, repeats) * 1e3
         rows.append(row)
     return rows
 
@@ -192,7 +198,7 @@ HEADERS = {
     "batch": "batch",
     "numpy_ms": "NumPy (ms)",
     "torch_ms": "torch (ms)",
-    "torch_1thread_ms": "torch, 1 thread (ms)",
+    "torch_default_threads_ms": "torch, default threads (ms)",
     "numpy_over_torch": "NumPy / torch",
 }
 
