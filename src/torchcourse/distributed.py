@@ -112,7 +112,8 @@ def _function_skeleton(code: bytes, name: str, cells: int) -> types.FunctionType
     return types.FunctionType(marshal.loads(code), globals_, name, None, closure)
 
 
-_EMPTY = "torchcourse.distributed: empty cell"
+class _EmptyCell:
+    """Stands for a closure cell that holds no value yet."""
 
 
 def _fill_function(fn: types.FunctionType, state: dict) -> None:
@@ -121,7 +122,7 @@ def _fill_function(fn: types.FunctionType, state: dict) -> None:
     fn.__module__, fn.__qualname__, fn.__doc__ = state["module"], state["qualname"], state["doc"]
     fn.__dict__.update(state["dict"])
     for cell, value in zip(fn.__closure__ or (), state["closure"]):
-        if value != _EMPTY:
+        if not isinstance(value, _EmptyCell):
             cell.cell_contents = value
 
 
@@ -129,7 +130,7 @@ def _cell_value(cell: types.CellType) -> object:
     try:
         return cell.cell_contents
     except ValueError:
-        return _EMPTY
+        return _EmptyCell()
 
 
 class _Pickler(pickle.Pickler):
@@ -187,7 +188,7 @@ class _Watch:
             try:
                 work = real(*args, **kwargs)
             except BaseException as err:
-                err.torchcourse_call = name
+                _tag(err, name)
                 raise
             finally:
                 self.depth.value = 0
@@ -205,6 +206,12 @@ class _Watch:
                 watched = self.wrap(name, real)
                 setattr(distributed_c10d, name, watched)
                 setattr(dist, name, watched)
+
+
+def _tag(err: BaseException, call: str) -> None:
+    """Mark an exception as raised inside a torch.distributed call (not by the learner's code)."""
+    with contextlib.suppress(AttributeError):
+        err.torchcourse_call = call
 
 
 def _size(args: tuple, kwargs: dict) -> int:
@@ -225,11 +232,12 @@ class _WatchedWork:
 
     def wait(self, *args, **kwargs):
         call = next(self._watch.calls)
-        self._watch.conn.send(("start", call, f"the wait of {self._name}", "wait", 0))
+        waiting = _("the wait of {call}").format(call=self._name)
+        self._watch.conn.send(("start", call, waiting, "wait", 0))
         try:
             return self._work.wait(*args, **kwargs)
         except BaseException as err:
-            err.torchcourse_call = self._name
+            _tag(err, self._name)
             raise
         finally:
             self._watch.conn.send(("end", call))
@@ -266,10 +274,10 @@ def _rank_main(rank: int, world_size: int, conn, payload: bytes, timeout_s: floa
     try:
         _join_group(rank, world_size, conn, timedelta(seconds=timeout_s))
         _Watch(conn).install()
-        fn, args = pickle.loads(payload)
+        fn, args = _load(payload)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             result = fn(*args)
-        message = ("done", dumps(result), out.getvalue())
+        message = ("done", _dump_result(result), out.getvalue())
     except BaseException as err:  # reported to the parent, which decides what to say
         call = getattr(err, "torchcourse_call", None)
         message = ("error", type(err).__name__, _text(err), call, out.getvalue())
@@ -283,6 +291,27 @@ def _rank_main(rank: int, world_size: int, conn, payload: bytes, timeout_s: floa
             with contextlib.suppress(Exception):
                 dist.destroy_process_group()
         conn.close()
+
+
+def _load(payload: bytes):
+    try:
+        return pickle.loads(payload)
+    except Exception as err:
+        raise RuntimeError(
+            _(
+                "the function needs something that a new process cannot load ({error}): define "
+                "the classes it uses inside the function, or in a module"
+            ).format(error=_text(err))
+        ) from None
+
+
+def _dump_result(result: object) -> bytes:
+    try:
+        return dumps(result)
+    except Exception as err:
+        raise RuntimeError(
+            _("the function's result cannot be sent back: {error}").format(error=_text(err))
+        ) from None
 
 
 def _text(err: BaseException) -> str:
@@ -380,7 +409,13 @@ class _Group:
             message = rank.conn.recv()
         except (EOFError, OSError):
             rank.finished = True
-            rank.error = ("died", _("the process ended without a word"), None)
+            rank.error = ("", "", None)
+            self.problem = RankError(
+                _("rank {rank}'s process ended without a word (exit code {code})").format(
+                    rank=rank.rank, code=rank.process.exitcode
+                ),
+                rank.rank,
+            )
             return
         kind = message[0]
         if kind == "port":
@@ -501,13 +536,15 @@ class _Group:
         )
 
     def finish(self) -> None:
-        """Let every process go (or kill it) and wait for all of them."""
-        for r in self.ranks:
-            with contextlib.suppress(OSError, ValueError):
-                r.conn.send("exit")
+        """Let every process go when all are done (kill them otherwise); wait for all."""
+        done = self.problem is None and all(r.finished for r in self.ranks)
         deadline = time.monotonic() + 5
         for r in self.ranks:
-            if self.problem is None:
+            if done:
+                with contextlib.suppress(OSError, ValueError):
+                    r.conn.send("exit")
+        for r in self.ranks:
+            if done:
                 r.process.join(max(0.0, deadline - time.monotonic()))
             if r.process.is_alive():
                 r.process.kill()
