@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing.forkserver
 import os
 import pickle
+import signal
 import socket
 import subprocess
 import sys
@@ -135,6 +136,24 @@ def test_an_endless_loop_meets_the_deadline_and_is_killed():
     with pytest.raises(RankError, match="did not finish within 2 s"):
         run_group(function, timeout=2)
     assert _children_of_the_forkserver() == []
+
+
+@pytest.mark.parametrize(
+    ("ending", "words"),
+    [
+        ("os._exit(3)", "exit code 3"),
+        ("os.kill(os.getpid(), signal.SIGKILL)", "killed by signal SIGKILL"),
+    ],
+)
+def test_a_rank_whose_process_dies_is_named_with_how_it_ended(ending, words):
+    function = _notebook_function(
+        f"def dies():\n    if dist.get_rank() == 1:\n        {ending}\n",
+        "dies",
+        os=os,
+        signal=signal,
+    )
+    with pytest.raises(RankError, match=f"rank 1's process crashed \\({words}\\)"):
+        run_group(function, timeout=20)
 
 
 def test_an_exception_reports_its_rank_type_and_message():

@@ -25,6 +25,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import signal
 import socket
 import sys
 import threading
@@ -255,6 +256,16 @@ def _silence_output_fds() -> None:
     os.close(null)
 
 
+def _no_core_dumps() -> None:
+    """A rank that gloo aborts should end at once, not spend seconds writing a core file."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
 def _join_group(rank: int, world_size: int, conn, timeout: timedelta) -> None:
     if rank == 0:
         store = dist.TCPStore(
@@ -269,6 +280,7 @@ def _join_group(rank: int, world_size: int, conn, timeout: timedelta) -> None:
 def _rank_main(rank: int, world_size: int, conn, payload: bytes, timeout_s: float) -> None:
     """One rank: join the group, run the function, report, wait for the parent's go to exit."""
     _silence_output_fds()
+    _no_core_dumps()
     torch.set_num_threads(1)
     out = io.StringIO()
     try:
@@ -337,6 +349,7 @@ class _Rank:
     error: tuple[str, str, str | None] | None = None  # (type, message, dist call or None)
     output: str = ""
     sent: int = 0  # tensor elements sent with send/isend
+    unwaited: int = 0  # isend/irecv requests started but not waited for
 
 
 @contextlib.contextmanager
@@ -408,14 +421,8 @@ class _Group:
         try:
             message = rank.conn.recv()
         except (EOFError, OSError):
-            rank.finished = True
-            rank.error = ("", "", None)
-            self.problem = RankError(
-                _("rank {rank}'s process ended without a word (exit code {code})").format(
-                    rank=rank.rank, code=rank.process.exitcode
-                ),
-                rank.rank,
-            )
+            rank.finished, rank.error = True, ("", "", None)
+            self.problem = self._crashed(rank)
             return
         kind = message[0]
         if kind == "port":
@@ -426,6 +433,10 @@ class _Group:
             rank.waiting, rank.call = name, call
             if name in ("send", "isend"):
                 rank.sent += size
+            if name in ("isend", "irecv"):
+                rank.unwaited += 1
+            if what == "wait":
+                rank.unwaited = max(0, rank.unwaited - 1)
             if what == "collective":
                 rank.collectives.append(name)
                 self._check_order(rank)
@@ -510,13 +521,37 @@ class _Group:
                 parts.append(_("rank {rank} is still computing").format(rank=r.rank))
         return ", ".join(parts)
 
+    def _crashed(self, rank: _Rank) -> RankError:
+        rank.process.join(5)  # its exit code tells how it ended
+        code = rank.process.exitcode
+        how = (
+            _("killed by signal {name}").format(name=signal.Signals(-code).name)
+            if code is not None and code < 0 and -code in signal.valid_signals()
+            else _("exit code {code}").format(code=code)
+        )
+        return RankError(
+            _(
+                "rank {rank}'s process crashed ({how}). With gloo this happens when a recv gets "
+                "more data than its tensor holds: every recv needs a tensor of the size of the "
+                "matching send"
+            ).format(rank=rank.rank, how=how),
+            rank.rank,
+        )
+
     def _stalled(self) -> RankError:
+        if any(r.unwaited for r in self.ranks):
+            return RankError(
+                _(
+                    "the ranks are stuck ({waits}; nothing happened for {seconds:.0f} s), and "
+                    "some dist.isend or dist.irecv was never waited for: keep the request each "
+                    "returns and call its .wait(), or the transfer may never happen"
+                ).format(waits=self._describe_waits(), seconds=STALL_SECONDS)
+            )
         if any(r.finished for r in self.ranks):
             return RankError(
                 _(
                     "the ranks are stuck ({waits}; nothing happened for {seconds:.0f} s): a rank "
-                    "returned without sending what another one waits for (a request from "
-                    "dist.isend or dist.irecv must be completed with .wait() before returning)"
+                    "returned without sending what another one waits for"
                 ).format(waits=self._describe_waits(), seconds=STALL_SECONDS)
             )
         return RankError(
