@@ -104,13 +104,13 @@ def _same(a: torch.Tensor | None, b: torch.Tensor | None, atol: float = 1e-6) ->
             "each of them; what is left is a division."
         ),
         N_(
-            "Loop over model.parameters(), skip those whose .grad is None (the frozen layer), "
-            "call dist.all_reduce on the .grad tensor itself (not on a copy) and divide it by "
-            "dist.get_world_size(), in place."
+            "loop over `model.parameters()`, skip those whose `.grad` is None (the frozen "
+            "layer), call `dist.all_reduce` on the `.grad` tensor itself (not on a copy) and "
+            "divide it by `dist.get_world_size()`, in place."
         ),
         N_(
-            "for p in model.parameters():\n    if p.grad is not None:\n        "
-            "dist.all_reduce(p.grad)\n        p.grad /= dist.get_world_size()"
+            "for each `p` in `model.parameters()` with `p.grad is not None`: "
+            "`dist.all_reduce(p.grad)`, then `p.grad /= dist.get_world_size()`."
         ),
     ],
 )
@@ -314,15 +314,16 @@ def _in_order(shard: list[int], padding: int) -> bool:
             "changes with the epoch."
         ),
         N_(
-            "For shuffle=True, make a torch.Generator seeded with seed + epoch and draw "
-            "torch.randperm(n, generator=...); otherwise use 0..n-1. Pad the list with its own "
-            "first entries up to a multiple of world_size, then rank r takes every "
+            "for shuffle=True, seed a `torch.Generator` with `seed + epoch` and draw "
+            "`torch.randperm(n, generator=...)`; otherwise use 0..n-1. Pad the list with its "
+            "own first entries up to a multiple of world_size, then rank r takes every "
             "world_size-th entry starting at r."
         ),
         N_(
-            "order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + epoch))"
-            ".tolist() if shuffle else list(range(n))\nsize = math.ceil(n / world_size)\n"
-            "order += order[: size * world_size - n]\nreturn order[rank::world_size]"
+            "`order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + "
+            "epoch)).tolist()` when shuffling, else `order = list(range(n))`; then `size = "
+            "math.ceil(n / world_size)`, `order += order[:size * world_size - n]` and `return "
+            "order[rank::world_size]`."
         ),
     ],
 )
@@ -451,14 +452,15 @@ _EX3_CASES = [((15, 8), (12, 2)), ((5, 12), (1, 9))]
             "big, and here they are not."
         ),
         N_(
-            "Count this rank's correct predictions and its number of images (eval mode, "
-            "torch.no_grad()), put both in one tensor, all_reduce it so that every rank holds "
-            "the totals, and divide."
+            "count this rank's correct predictions and its number of images (eval mode, "
+            "`torch.no_grad()`), put both in one tensor, `dist.all_reduce` it so that every "
+            "rank holds the totals, and divide."
         ),
         N_(
-            "model.eval()\nwith torch.no_grad():\n    correct = (model(images).argmax(1) == "
-            "labels).sum()\ncounts = torch.stack([correct, torch.tensor(len(labels))])\n"
-            "dist.all_reduce(counts)\nreturn (counts[0] / counts[1]).item()"
+            "`model.eval()`; under `with torch.no_grad():` take `correct = "
+            "(model(images).argmax(1) == labels).sum()`; then `counts = torch.stack([correct, "
+            "torch.tensor(len(labels))])`, `dist.all_reduce(counts)` and `return (counts[0] / "
+            "counts[1]).item()`."
         ),
     ],
 )
@@ -580,23 +582,21 @@ _EX4_CASES = [(2, (3, 4)), (3, (10,)), (3, (2, 6))]
             "finished chunks travel around the ring and are copied."
         ),
         N_(
-            "chunks = tensor.view(-1).tensor_split(world_size) gives views, so writing into "
-            "them writes into tensor. At step s of the first round send chunk (rank - s) and "
-            "add into chunk (rank - s - 1); of the second round send chunk (rank + 1 - s) and "
-            "receive into chunk (rank - s), all modulo world_size. Start the send with "
-            "dist.isend before the blocking dist.recv, then wait for the send."
+            "`tensor.view(-1).tensor_split(world_size)` gives views, so writing into a chunk "
+            "writes into the tensor. At step s of the first round send chunk (rank - s) and "
+            "add into chunk (rank - s - 1); in the second round send chunk (rank + 1 - s) and "
+            "receive into chunk (rank - s), all modulo world_size. Start each send with "
+            "`dist.isend` before the blocking `dist.recv`, then wait for the send."
         ),
         N_(
-            "rank, world = dist.get_rank(), dist.get_world_size()\n"
-            "right, left = (rank + 1) % world, (rank - 1) % world\n"
-            "chunks = tensor.view(-1).tensor_split(world)\n"
-            "for s in range(world - 1):\n    buffer = torch.empty_like(chunks[(rank - s - 1) % "
-            "world])\n    request = dist.isend(chunks[(rank - s) % world], right)\n"
-            "    dist.recv(buffer, left)\n    request.wait()\n"
-            "    chunks[(rank - s - 1) % world].add_(buffer)\n"
-            "for s in range(world - 1):\n    request = dist.isend(chunks[(rank + 1 - s) % "
-            "world], right)\n    dist.recv(chunks[(rank - s) % world], left)\n"
-            "    request.wait()"
+            "with `rank, world = dist.get_rank(), dist.get_world_size()` and `chunks = "
+            "tensor.view(-1).tensor_split(world)`: first, for `s` in `range(world - 1)`: "
+            "`buffer = torch.empty_like(chunks[(rank - s - 1) % world])`, `request = "
+            "dist.isend(chunks[(rank - s) % world], (rank + 1) % world)`, `dist.recv(buffer, "
+            "(rank - 1) % world)`, `request.wait()`, `chunks[(rank - s - 1) % "
+            "world].add_(buffer)`; then, for `s` in `range(world - 1)`: `request = "
+            "dist.isend(chunks[(rank + 1 - s) % world], (rank + 1) % world)`, "
+            "`dist.recv(chunks[(rank - s) % world], (rank - 1) % world)`, `request.wait()`."
         ),
     ],
 )
