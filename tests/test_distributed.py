@@ -1,0 +1,253 @@
+"""torchcourse.distributed: real gloo groups on 127.0.0.1, functions sent by value, clear
+messages instead of hangs, and no process left behind."""
+
+from __future__ import annotations
+
+import multiprocessing.forkserver
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed as dist
+
+from torchcourse import distributed
+from torchcourse.distributed import RankError, dumps, free_port, run_group, run_ranks
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _notebook_function(source: str, name: str, **names):
+    """A function defined the way a notebook cell defines it: in a module nobody can import."""
+    namespace = {"__name__": "__main__", "torch": torch, "dist": dist, **names}
+    exec(compile(textwrap.dedent(source), "<ipython-input-1>", "exec"), namespace)
+    return namespace[name]
+
+
+def _children_of_the_forkserver() -> list[int]:
+    """The live processes the forkserver started (Linux: read from /proc)."""
+    server = getattr(multiprocessing.forkserver._forkserver, "_forkserver_pid", None)
+    if server is None or not Path("/proc").is_dir():
+        pytest.skip("needs the forkserver and /proc")
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == server and fields[0] != "Z":
+            children.append(int(stat.parent.name))
+    return children
+
+
+def test_results_come_back_in_rank_order_with_the_printed_lines(capsys):
+    def rank_and_size():
+        print("hello from", dist.get_rank())
+        return dist.get_rank(), dist.get_world_size(), dist.get_backend()
+
+    assert run_ranks(rank_and_size) == [(0, 2, "gloo"), (1, 2, "gloo")]
+    assert capsys.readouterr().out == "[rank 0] hello from 0\n[rank 1] hello from 1\n"
+
+
+def test_a_notebook_function_runs_with_its_globals_closure_and_defaults():
+    scale = 10
+
+    def helper(t):
+        return t * scale  # a closure over scale
+
+    function = _notebook_function(
+        """
+        def summed(offset, *, extra=1.0):
+            t = torch.tensor([dist.get_rank() + offset])
+            dist.all_reduce(t)
+            return helper(t).item() + extra + factorial(3)
+
+        def factorial(k):  # recursive, found through the module's globals
+            return 1 if k <= 1 else k * factorial(k - 1)
+        """,
+        "summed",
+        helper=helper,
+    )
+    assert run_ranks(function, 1.0, world_size=3) == [67.0, 67.0, 67.0]  # (1 + 2 + 3) * 10 + 1 + 3!
+
+
+def test_functions_that_another_process_cannot_import_are_sent_by_value():
+    function = _notebook_function("def f(x):\n    return x + 1\n", "f")
+    with pytest.raises(pickle.PicklingError):
+        pickle.dumps(function)  # pickle itself would send a name the rank cannot resolve
+    assert pickle.loads(dumps(function))(1) == 2
+    assert pickle.loads(dumps(lambda x: x * 2))(4) == 8
+    assert pickle.loads(dumps(free_port)) is free_port  # importable: sent by name
+
+
+def test_a_rank_that_skips_a_collective_is_named_at_once():
+    function = _notebook_function(
+        """
+        def skip():
+            t = torch.ones(1)
+            if dist.get_rank() == 0:
+                dist.all_reduce(t)
+        """,
+        "skip",
+    )
+    with pytest.raises(RankError, match="rank 1 never joined the all_reduce"):
+        run_group(function, timeout=20)
+
+
+def test_collectives_called_in_different_orders_are_named():
+    function = _notebook_function(
+        """
+        def swapped():
+            t = torch.ones(1)
+            if dist.get_rank() == 0:
+                dist.all_reduce(t)
+            else:
+                dist.broadcast(t, 0)
+        """,
+        "swapped",
+    )
+    with pytest.raises(RankError, match="rank 0 called all_reduce where rank 1 called broadcast"):
+        run_group(function, timeout=20)
+
+
+def test_a_point_to_point_deadlock_is_reported_and_every_process_ends():
+    function = _notebook_function(
+        """
+        def everyone_sends_first():
+            other = 1 - dist.get_rank()
+            dist.send(torch.ones(4), other)
+            dist.recv(torch.ones(4), other)
+        """,
+        "everyone_sends_first",
+    )
+    with pytest.raises(RankError, match="rank 0 waits in send, rank 1 waits in send"):
+        run_group(function, timeout=20)
+    assert _children_of_the_forkserver() == []
+
+
+def test_an_endless_loop_meets_the_deadline_and_is_killed():
+    function = _notebook_function("def forever():\n    while True:\n        pass\n", "forever")
+    with pytest.raises(RankError, match="did not finish within 2 s"):
+        run_group(function, timeout=2)
+    assert _children_of_the_forkserver() == []
+
+
+@pytest.mark.parametrize(
+    ("ending", "words"),
+    [
+        ("os._exit(3)", "exit code 3"),
+        ("os.kill(os.getpid(), signal.SIGKILL)", "killed by signal SIGKILL"),
+    ],
+)
+def test_a_rank_whose_process_dies_is_named_with_how_it_ended(ending, words):
+    function = _notebook_function(
+        f"def dies():\n    if dist.get_rank() == 1:\n        {ending}\n",
+        "dies",
+        os=os,
+        signal=signal,
+    )
+    with pytest.raises(RankError, match=f"rank 1's process crashed \\({words}\\)"):
+        run_group(function, timeout=20)
+
+
+def test_an_exception_reports_its_rank_type_and_message():
+    function = _notebook_function(
+        "def fails():\n    if dist.get_rank() == 1:\n        raise ValueError('boom')\n", "fails"
+    )
+    with pytest.raises(RankError) as caught:
+        run_group(function, timeout=20)
+    assert (caught.value.rank, caught.value.error_type, caught.value.detail) == (
+        1,
+        "ValueError",
+        "boom",
+    )
+    assert "on rank 1 your code raised ValueError: boom" in str(caught.value)
+
+
+def test_no_process_outlives_a_run():
+    outcome = run_group(os.getpid)
+    for pid in outcome.results:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_elements_sent_and_collectives_are_counted():
+    function = _notebook_function(
+        """
+        def exchange():
+            rank = dist.get_rank()
+            if rank == 0:
+                dist.send(torch.ones(5), 1)
+            else:
+                dist.recv(torch.ones(5), 0)
+            dist.barrier()
+        """,
+        "exchange",
+    )
+    outcome = run_group(function)
+    assert outcome.sent == [5, 0]
+    assert outcome.collectives == [["barrier"], ["barrier"]]
+
+
+def test_a_script_without_a_main_guard_is_not_run_again_in_the_ranks(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import torch.distributed as dist\n"
+        "from torchcourse.distributed import run_ranks\n"
+        "print('script ran')\n"
+        "def rank():\n    return dist.get_rank()\n"
+        "print(run_ranks(rank))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=_env()
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "script ran\n[0, 1]\n"
+
+
+def test_two_groups_at_once_on_one_machine_pick_their_own_ports(tmp_path):
+    """As under pytest-xdist: two processes each running a group at the same time."""
+    script = tmp_path / "group.py"
+    script.write_text(
+        "import torch, torch.distributed as dist\n"
+        "from torchcourse.distributed import run_ranks\n"
+        "def total():\n"
+        "    t = torch.ones(1)\n"
+        "    for _ in range(200):\n"
+        "        dist.all_reduce(t)\n"
+        "        t /= 2\n"
+        "    return t.item()\n"
+        "if __name__ == '__main__':\n"
+        "    print(run_ranks(total))\n"
+    )
+    runs = [
+        subprocess.Popen(
+            [sys.executable, str(script)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    for run, (out, err) in zip(runs, outputs):
+        assert run.returncode == 0, err
+        assert out == "[1.0, 1.0]\n"
+
+
+def test_free_port_can_be_bound():
+    port = free_port()
+    with socket.socket() as sock:
+        sock.bind((distributed.HOST, port))
+
+
+def _env() -> dict[str, str]:
+    path = os.environ.get("PYTHONPATH", "")
+    return {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{path}".rstrip(os.pathsep)}
