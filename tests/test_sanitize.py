@@ -22,7 +22,7 @@ def sanitize(text: str) -> str:
 
 def test_every_section_gives_exactly_one_rule():
     sections = re.findall(r"^\[(.+)\]$", TEXT, re.MULTILINE)
-    assert len(RULES) == len(sections) == 4, (
+    assert len(RULES) == len(sections) == 5, (
         f"{len(sections)} sections but nbval reads {len(RULES)} rules: a rule needs "
         "non-empty `regex: ` and `replace: ` lines"
     )
@@ -61,3 +61,8 @@ def test_device_objects_sanitize_alike(device):
 def test_a_cpu_tensor_is_left_as_it_is():
     text = "tensor([1., 2.]) on the cpu, device='cpu'"
     assert sanitize(text) == text
+
+
+def test_writefile_reports_alike_whether_the_file_existed():
+    for text in ("{} build/train_ddp.py\n", "before\n{} build/a.py\nafter\n"):
+        assert sanitize(text.format("Overwriting")) == sanitize(text.format("Writing"))

@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from notebook_facts import ignored
+from test_sanitize import sanitize
 
 from torchcourse.i18n import DOMAIN
 from torchcourse.manifest import load_course
@@ -217,7 +218,7 @@ def _text_lines(cell) -> list[str]:
         elif "data" in output and "image/png" not in output.data:
             texts.append(output.data.get("text/plain", ""))
             previous = None
-    return [line for text in texts for line in text.splitlines()]
+    return [line for text in texts for line in sanitize(text).splitlines()]
 
 
 @pytest.mark.parametrize(("language", "lesson"), EDITION, ids=lambda x: getattr(x, "id", x))
