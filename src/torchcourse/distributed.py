@@ -519,7 +519,7 @@ class _Group:
                 parts.append(_("rank {rank} waits in {call}").format(rank=r.rank, call=r.waiting))
             else:
                 parts.append(_("rank {rank} is still computing").format(rank=r.rank))
-        return ", ".join(parts)
+        return _(", ").join(parts)  # a list separator: "，" in Chinese
 
     def _crashed(self, rank: _Rank) -> RankError:
         rank.process.join(5)  # its exit code tells how it ended
