@@ -96,3 +96,27 @@ def test_convolutions_stay_in_full_precision_without_a_warning():
             conv.fp32_precision = before
         else:
             torch.backends.cudnn.allow_tf32 = before
+
+
+# A learner's answer may create its tensors with `device=device`: on a GPU its result is on the
+# lesson's device while the check's expected values are on the CPU.
+
+
+@pytest.mark.parametrize("lesson", ["cuda", "mps", "xpu"])
+def test_checks_accept_a_result_on_the_lessons_device(monkeypatch, lesson):
+    from torchcourse.checks import expect
+
+    monkeypatch.setattr(expect, "lesson_device", lambda: torch.device(lesson))
+    assert expect._device_ok(torch.device(lesson, 0), torch.device("cpu"))
+    assert expect._device_ok(torch.device("cpu"), torch.device("cpu"))
+    assert not expect._device_ok(torch.device("meta"), torch.device("cpu"))
+
+
+def test_on_a_cpu_lesson_a_result_on_another_device_fails(monkeypatch):
+    from torchcourse.checks import expect
+    from torchcourse.checks.core import Mismatch
+
+    monkeypatch.setattr(expect, "lesson_device", lambda: torch.device("cpu"))
+    assert not expect._device_ok(torch.device("cuda", 0), torch.device("cpu"))
+    with pytest.raises(Mismatch, match="on device meta, expected cpu"):
+        expect.expect_tensor(torch.zeros(2, device="meta"), torch.zeros(2))
