@@ -6,6 +6,7 @@ from torch import nn
 
 from torchcourse import lenet
 from torchcourse.checks.core import Mismatch, exercise
+from torchcourse.checks.doubles import RecordingClassifier
 from torchcourse.checks.expect import call, call_leaving_inputs, expect_tensor, kind_of
 from torchcourse.i18n import N_, _
 
@@ -42,29 +43,11 @@ def _normalize(answer):
     return _("uint8 (N, H, W) becomes standardised float32 (N, 1, H, W).")
 
 
-class _Recorder(nn.Module):
-    """A fixed classifier with dropout that records how evaluate called it."""
-
-    def __init__(self):
-        super().__init__()
-        generator = torch.Generator().manual_seed(11)
-        self.linear = nn.Linear(784, 10)
-        with torch.no_grad():
-            self.linear.weight.copy_(torch.randn(10, 784, generator=generator) / 28)
-            self.linear.bias.zero_()
-        self.dropout = nn.Dropout(0.9)
-        self.calls = []
-
-    def forward(self, x):
-        self.calls.append((len(x), self.training, torch.is_grad_enabled()))
-        return self.dropout(self.linear(x.flatten(1)))
-
-
 def _eval_data(n, correct):
     """n random images whose first `correct` labels are the model's eval-mode predictions."""
     generator = torch.Generator().manual_seed(5)
     images = torch.randn(n, 1, 28, 28, generator=generator)
-    model = _Recorder().eval()
+    model = RecordingClassifier().eval()
     with torch.no_grad():
         predicted = model(images).argmax(1)
     labels = (predicted + 1) % 10
@@ -162,7 +145,7 @@ def _expect_fraction(got, correct, n, batch_size):
 def _evaluate(answer):
     for n, correct, batch_size in [(2500, 1734, 1000), (50, 13, 7)]:
         images, labels = _eval_data(n, correct)
-        model = _Recorder().train()
+        model = RecordingClassifier().train()
         got = call_leaving_inputs(
             answer,
             model,

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from torchcourse.checks.core import Mismatch, exercise
+from torchcourse.checks.doubles import RecordingClassifier
 from torchcourse.checks.expect import as_number, expect_callable, expect_tensor
 from torchcourse.distributed import RankError, run_group
 from torchcourse.i18n import N_, _
@@ -395,30 +396,12 @@ def _check_orders(shards: dict) -> None:
 # Exercise 3: evaluate on every rank, one global accuracy --------------------------------
 
 
-class _Recorder(nn.Module):
-    """A fixed linear classifier with dropout that records how it was called."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        generator = torch.Generator().manual_seed(11)
-        self.linear = nn.Linear(784, 10)
-        with torch.no_grad():
-            self.linear.weight.copy_(torch.randn(10, 784, generator=generator) / 28)
-            self.linear.bias.zero_()
-        self.dropout = nn.Dropout(0.9)
-        self.calls: list[tuple[int, bool, bool]] = []
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.calls.append((len(x), self.training, torch.is_grad_enabled()))
-        return self.dropout(self.linear(x.flatten(1)))
-
-
 def _ex3_data(sizes: tuple[int, ...], correct: tuple[int, ...]):
     """Images and labels for all shards; shard r holds exactly correct[r] right answers."""
     generator = torch.Generator().manual_seed(5)
     images = torch.randn(sum(sizes), 1, 28, 28, generator=generator)
     with torch.no_grad():
-        predicted = _Recorder().eval()(images).argmax(1)
+        predicted = RecordingClassifier().eval()(images).argmax(1)
     labels = (predicted + 1) % 10
     start = 0
     for size, right in zip(sizes, correct):
@@ -433,7 +416,7 @@ def _on_rank_ex3(answer, sizes, correct) -> dict:
     images, labels = _ex3_data(sizes, correct)
     start = sum(sizes[:rank])
     rows = slice(start, start + sizes[rank])
-    model = _Recorder().train()
+    model = RecordingClassifier().train()
     result = answer(model, images[rows].clone(), labels[rows].clone())
     if isinstance(result, torch.Tensor):
         result = result.detach().cpu()
