@@ -205,3 +205,16 @@ def test_a_usage_error_is_one_line_and_status_1(argv, words, capsys):
     assert stopped.value.code == 1
     line = one_line(capsys.readouterr().err)
     assert words in line and line.endswith("--help`.")
+
+
+def test_verify_record_refreshes_the_readme_summary(monkeypatch, tmp_path, capsys):
+    from torchcourse.records import README_END, README_START
+
+    monkeypatch.setattr(verify, "course_root", lambda: tmp_path)
+    _notebooks(tmp_path, "01")
+    (tmp_path / "README.md").write_text(f"intro\n{README_START}\nstale\n{README_END}\n")
+    monkeypatch.setattr(verify, "run_nbval", lambda path, device, root: (True, 1.0, ""))
+    assert cli.main(["verify", "--record", "01"]) == 0
+    text = (tmp_path / "README.md").read_text()
+    assert "stale" not in text and "- Verified on CPU: chapters 01 of" in text
+    assert "verification summary updated" in capsys.readouterr().out

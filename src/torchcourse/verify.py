@@ -17,8 +17,7 @@ from torchcourse.device import DEVICE_ENV, device_name, parse_device, require_de
 from torchcourse.errors import CourseError
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
-
-RECORDS = "verification"
+from torchcourse.records import RECORDS, refresh_readme
 
 
 def run_nbval(notebook: Path, device: str, root: Path) -> tuple[bool, float, str]:
@@ -125,4 +124,7 @@ def verify(course: Course, keys: list[str], device: str, record: bool) -> int:
                 print("\n".join("      " + line for line in _tail(output)))
         if record:
             print(f"  recorded {write_record(lesson, device, results, root).relative_to(root)}")
+    if record and (root / "README.md").is_file():
+        if refresh_readme(root / "README.md", course, root / RECORDS):
+            print("  README.md: verification summary updated from the records")
     return 1 if failures else 0
