@@ -7,6 +7,7 @@ import math
 import sys
 
 from torchcourse.errors import CourseError
+from torchcourse.i18n import _
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,7 +26,9 @@ def _seconds(text: str) -> float:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a positive number of seconds (e.g. --timeout 300)"
+            _("{text} is not a positive number of seconds (e.g. --timeout 300)").format(
+                text=repr(text)
+            )
         )
     return value
 
@@ -42,11 +45,16 @@ def _list(args) -> int:
             f"{len(lesson.exercises)} exercises  {devices}"
         )
         if not (root / lesson.solution).is_file():
-            print(f"    missing: {lesson.solution} (restore it with git, or fix lessons.yml)")
+            print(
+                _("    missing: {path} (restore it with git, or fix lessons.yml)").format(
+                    path=lesson.solution
+                )
+            )
         if not (root / lesson.notebook).is_file():
             print(
-                f"    missing: {lesson.notebook} (generate it with "
-                f"`python -m torchcourse chapters {lesson.id}`)"
+                _(
+                    "    missing: {path} (generate it with `python -m torchcourse chapters {id}`)"
+                ).format(path=lesson.notebook, id=lesson.id)
             )
     return 0
 
@@ -81,7 +89,7 @@ def _start(args) -> int:
     from torchcourse.workspace import start
 
     workspace = Path(args.workspace).resolve() if args.workspace else None
-    return start(load_course(), update=args.update, workspace=workspace)
+    return start(load_course(), update=args.update, workspace=workspace, language=args.lang)
 
 
 def _lab(args) -> int:
@@ -92,7 +100,7 @@ def _lab(args) -> int:
 
     workspace = Path(args.workspace).resolve() if args.workspace else None
     extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
-    return lab(load_course(), workspace, extra)
+    return lab(load_course(), workspace, extra, language=args.lang)
 
 
 def _progress(args) -> int:
@@ -163,12 +171,18 @@ def parser() -> argparse.ArgumentParser:
         help="bring in new lessons and new versions; edited notebooks are kept",
     )
     start.add_argument("--workspace", metavar="DIR", help="default: workspace/ in the course")
+    start.add_argument(
+        "--lang",
+        metavar="LANG",
+        help="the notebooks of a translated edition, e.g. zh-CN (remembered by the workspace)",
+    )
     start.set_defaults(run=_start)
 
     lab = sub.add_parser(
         "lab", help="create or update workspace/, then open JupyterLab there (= make lab)"
     )
     lab.add_argument("--workspace", metavar="DIR", help="default: workspace/ in the course")
+    lab.add_argument("--lang", metavar="LANG", help="as for start, e.g. zh-CN")
     lab.add_argument(
         "jupyter_args",
         nargs=argparse.REMAINDER,
@@ -219,7 +233,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"torchcourse {args.command}: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"torchcourse {args.command}: stopped (Ctrl-C).", file=sys.stderr)
+        print(
+            _("torchcourse {command}: stopped (Ctrl-C).").format(command=args.command),
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from torchcourse.errors import CourseError
+from torchcourse.i18n import N_, _
 from torchcourse.paths import CACHE_ENV, cache_dir, find_course_root
 
 MNIST_FILES = (
@@ -28,8 +29,8 @@ MNIST_FILES = (
     "t10k-labels-idx1-ubyte.gz",
 )
 PACKAGE_DATA = Path(__file__).with_name("datasets")
-RESTORE = "restore it with `git checkout -- datasets/mnist` (or copy it from a fresh clone)"
-REINSTALL = "reinstall the course package (`pip install --force-reinstall --no-deps` it)"
+RESTORE = N_("restore it with `git checkout -- datasets/mnist` (or copy it from a fresh clone)")
+REINSTALL = N_("reinstall the course package (`pip install --force-reinstall --no-deps` it)")
 STAMP = ".unpacked.json"  # {"source": {gz name: sha256}, "files": {name: {size, sha256}}}
 _SUM_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *]?(\S+)$")
 STALE_SECONDS = 600
@@ -53,7 +54,7 @@ def mnist_dir() -> Path:
 
 
 def _fix(folder: Path) -> str:
-    return REINSTALL if folder.is_relative_to(PACKAGE_DATA) else RESTORE
+    return _(REINSTALL if folder.is_relative_to(PACKAGE_DATA) else RESTORE)
 
 
 def _sha256(path: Path) -> str:
@@ -69,11 +70,19 @@ def _expected_sums(folder: Path) -> dict[str, str]:
     try:
         text = sums_file.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise DatasetError(f"{sums_file} is missing: {_fix(folder)}.") from None
+        raise DatasetError(
+            _("{path} is missing: {fix}.").format(path=sums_file, fix=_fix(folder))
+        ) from None
     except UnicodeDecodeError:
-        raise DatasetError(f"{sums_file} is not text (not UTF-8): {_fix(folder)}.") from None
+        raise DatasetError(
+            _("{path} is not text (not UTF-8): {fix}.").format(path=sums_file, fix=_fix(folder))
+        ) from None
     except OSError as err:
-        raise DatasetError(f"cannot read {sums_file} ({err.strerror}): {_fix(folder)}.") from None
+        raise DatasetError(
+            _("cannot read {path} ({reason}): {fix}.").format(
+                path=sums_file, reason=err.strerror, fix=_fix(folder)
+            )
+        ) from None
     sums = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -81,7 +90,9 @@ def _expected_sums(folder: Path) -> dict[str, str]:
         match = _SUM_LINE.match(line.strip())
         if not match:
             raise DatasetError(
-                f"{sums_file} line {number} is not '<sha256>  <file name>': {_fix(folder)}."
+                _("{path} line {number} is not '<sha256>  <file name>': {fix}.").format(
+                    path=sums_file, number=number, fix=_fix(folder)
+                )
             )
         sums[match[2].lstrip("*")] = match[1].lower()
     return sums
@@ -97,17 +108,27 @@ def verify_mnist(folder: Path | None = None) -> dict[str, str]:
     for name in MNIST_FILES:
         path = folder / name
         if name not in sums:
-            raise DatasetError(f"{folder / 'SHA256SUMS'} has no line for {name}: {_fix(folder)}.")
+            raise DatasetError(
+                _("{path} has no line for {name}: {fix}.").format(
+                    path=folder / "SHA256SUMS", name=name, fix=_fix(folder)
+                )
+            )
         if not path.is_file():
-            raise DatasetError(f"{path} is missing: {_fix(folder)}.")
+            raise DatasetError(_("{path} is missing: {fix}.").format(path=path, fix=_fix(folder)))
         try:
             actual = _sha256(path)
         except OSError as err:
-            raise DatasetError(f"cannot read {path} ({err.strerror}): {_fix(folder)}.") from None
+            raise DatasetError(
+                _("cannot read {path} ({reason}): {fix}.").format(
+                    path=path, reason=err.strerror, fix=_fix(folder)
+                )
+            ) from None
         if actual != sums[name]:
             raise DatasetError(
-                f"{path} is corrupt (its SHA256 does not match SHA256SUMS: truncated or "
-                f"altered): {_fix(folder)}."
+                _(
+                    "{path} is corrupt (its SHA256 does not match SHA256SUMS: truncated or "
+                    "altered): {fix}."
+                ).format(path=path, fix=_fix(folder))
             )
     return {name: sums[name] for name in MNIST_FILES}
 
@@ -176,11 +197,17 @@ def _unpack_all(folder: Path, raw: Path, sums: dict[str, str]) -> None:
 def _cache_error(root: Path, err: OSError) -> DatasetError:
     where = f"{CACHE_ENV}={root}" if os.environ.get(CACHE_ENV) else str(root)
     if isinstance(err, (NotADirectoryError, FileExistsError)):
-        problem = f"{where} is not a folder (a file is in the way: {err.filename})"
+        problem = _("{where} is not a folder (a file is in the way: {path})").format(
+            where=where, path=err.filename
+        )
     else:
-        problem = f"cannot unpack MNIST into {where} ({err.strerror}: {err.filename})"
+        problem = _("cannot unpack MNIST into {where} ({reason}: {path})").format(
+            where=where, reason=err.strerror, path=err.filename
+        )
     return DatasetError(
-        f"{problem}: make it a writable folder, or set {CACHE_ENV} to a folder you can write."
+        _(
+            "{problem}: make it a writable folder, or set {variable} to a folder you can write."
+        ).format(problem=problem, variable=CACHE_ENV)
     )
 
 
@@ -212,9 +239,10 @@ def mnist(train: bool = True, transform=None, target_transform=None):
         from torchvision import datasets
     except Exception as err:
         raise DatasetError(
-            f"torchvision does not import ({type(err).__name__}: {' '.join(str(err).split())}): "
-            "install the torchvision "
-            "release built for your torch (`torchcourse doctor` says which)."
+            _(
+                "torchvision does not import ({error_type}: {error}): install the torchvision "
+                "release built for your torch (`torchcourse doctor` says which)."
+            ).format(error_type=type(err).__name__, error=" ".join(str(err).split()))
         ) from None
     return datasets.MNIST(
         prepare_mnist(),

@@ -8,6 +8,7 @@ import platform
 import torch
 
 from torchcourse.errors import CourseError
+from torchcourse.i18n import _
 
 DEVICE_ENV = "TORCHCOURSE_DEVICE"
 
@@ -23,8 +24,10 @@ def parse_device(name: str, source: str = DEVICE_ENV) -> torch.device:
         return torch.device(name.strip().lower())
     except (RuntimeError, ValueError):
         raise CourseError(
-            f"{source}={name!r} is not a device PyTorch knows: use 'cpu' or an accelerator "
-            "such as 'cuda', 'mps' or 'xpu'."
+            _(
+                "{source}={name} is not a device PyTorch knows: use 'cpu' or an accelerator "
+                "such as 'cuda', 'mps' or 'xpu'."
+            ).format(source=source, name=repr(name))
         ) from None
 
 
@@ -35,18 +38,32 @@ def require_device(device: torch.device, source: str = DEVICE_ENV) -> torch.devi
     found = accelerator()
     if found is None or found.type != device.type:
         have = (
-            f"this machine's accelerator is {found.type}"
+            _("this machine's accelerator is {kind}").format(kind=found.type)
             if found
-            else "this machine has no usable accelerator"
+            else _("this machine has no usable accelerator")
         )
+        usable = found.type if found else "cpu"
+        fix = (
+            _("unset it or set it to '{usable}'")
+            if source == DEVICE_ENV
+            else _("use {source} {usable}")
+        ).format(usable=usable, source=source)
         raise CourseError(
-            f"{source} asks for {device.type}, but {have}: unset it or use "
-            f"'{found.type if found else 'cpu'}' (`torchcourse doctor` says more)."
+            _(
+                "{source} asks for {kind}, but {have}: {fix} (`torchcourse doctor` says more)."
+            ).format(source=source, kind=device.type, have=have, fix=fix)
         )
     if device.index is not None and device.index >= torch.accelerator.device_count():
         raise CourseError(
-            f"{source} asks for {device}, but this machine has "
-            f"{torch.accelerator.device_count()} {device.type} device(s), numbered from 0."
+            _(
+                "{source} asks for {device}, but this machine has {count} {kind} device(s), "
+                "numbered from 0."
+            ).format(
+                source=source,
+                device=device,
+                count=torch.accelerator.device_count(),
+                kind=device.type,
+            )
         )
     return device
 

@@ -10,6 +10,7 @@ import torch
 
 from torchcourse.device import DEVICE_ENV, chosen_device, device_name
 from torchcourse.errors import CourseError
+from torchcourse.i18n import _
 from torchcourse.paths import MANIFEST, ROOT_ENV, find_course_root
 
 
@@ -20,24 +21,31 @@ def _torchvision_line() -> tuple[bool, str]:
         detail = " ".join(str(err).split())[:160]
         return (
             False,
-            f"does not import ({type(err).__name__}: {detail}): "
-            "install the torchvision release built for your torch.",
+            _(
+                "does not import ({error_type}: {detail}): install the torchvision release "
+                "built for your torch."
+            ).format(error_type=type(err).__name__, detail=detail),
         )
     major, minor = (int(x) for x in torch.__version__.split(".")[:2])
     want = f"0.{minor + 15}" if major == 2 else "?"
     have = ".".join(torchvision.__version__.split(".")[:2])
     ok = have == want
-    verdict = (
-        "matches" if ok else f"does not match (torch {major}.{minor} needs torchvision {want})"
+    if ok:
+        return ok, _("{have} matches torch {torch}").format(
+            have=torchvision.__version__, torch=torch.__version__
+        )
+    return ok, _(
+        "{have} does not match (torch {major}.{minor} needs torchvision {want}) torch {torch}"
+    ).format(
+        have=torchvision.__version__, major=major, minor=minor, want=want, torch=torch.__version__
     )
-    return ok, f"{torchvision.__version__} {verdict} torch {torch.__version__}"
 
 
 def _accelerator_line() -> tuple[bool, str]:
     """The accelerator torch.accelerator finds (CUDA, MPS, XPU, ...) and the lessons' device."""
     found = torch.accelerator.current_accelerator(check_available=True)
     if found is None:
-        line = "none usable: the lessons run on the CPU"
+        line = _("none usable: the lessons run on the CPU")
     else:
         count = torch.accelerator.device_count()
         names = ", ".join(device_name(torch.device(found.type, i)) for i in range(count))
@@ -46,19 +54,24 @@ def _accelerator_line() -> tuple[bool, str]:
         device = chosen_device()
     except CourseError as err:
         return False, f"{line}; {err}"
-    forced = f" ({DEVICE_ENV} forces it)" if device.type != getattr(found, "type", "cpu") else ""
-    return True, f"{line}; pick_device() gives {device.type}{forced}"
+    if device.type != getattr(found, "type", "cpu"):
+        return True, _("{line}; pick_device() gives {kind} ({variable} forces it)").format(
+            line=line, kind=device.type, variable=DEVICE_ENV
+        )
+    return True, _("{line}; pick_device() gives {kind}").format(line=line, kind=device.type)
 
 
 def _course_line() -> tuple[bool, str]:
     root = find_course_root()
     if root is None:
-        return True, (
-            f"none here (no {MANIFEST} in this folder or above): the notebooks run from the "
+        return True, _(
+            "none here (no {manifest} in this folder or above): the notebooks run from the "
             "installed package; for `start` and `progress`, cd into your clone of the course"
-        )
+        ).format(manifest=MANIFEST)
     if not (root / MANIFEST).is_file():
-        return False, f"{ROOT_ENV}={root} has no {MANIFEST}: point it at your clone, or unset it"
+        return False, _(
+            "{variable}={root} has no {manifest}: point it at your clone, or unset it"
+        ).format(variable=ROOT_ENV, root=root, manifest=MANIFEST)
     return True, str(root)
 
 
@@ -71,10 +84,9 @@ def _mnist_line() -> tuple[bool, str]:
         cache = prepare_mnist()
     except CourseError as err:
         return False, str(err)
-    return True, (
-        f"{len(MNIST_FILES)} files, checksums OK ({_shown(mnist_dir())}); unpacked copy "
-        f"verified ({_shown(cache)})"
-    )
+    return True, _(
+        "{count} files, checksums OK ({folder}); unpacked copy verified ({cache})"
+    ).format(count=len(MNIST_FILES), folder=_shown(mnist_dir()), cache=_shown(cache))
 
 
 def _shown(path: Path) -> str:
@@ -96,10 +108,10 @@ def doctor() -> int:
         "torchvision": _torchvision_line(),
         "accelerator": _accelerator_line(),
         "course": course,
-        "mnist": _mnist_line() if course[0] else (True, "not checked: fix the course first"),
+        "mnist": _mnist_line() if course[0] else (True, _("not checked: fix the course first")),
     }
-    for name, (_, line) in rows.items():
+    for name, (_ok, line) in rows.items():
         print(f"{name:<12} {line}")
-    problems = sum(not ok for ok, _ in rows.values())
-    print("all good" if not problems else f"{problems} problem(s) found")
+    problems = sum(not ok for ok, _line in rows.values())
+    print(_("all good") if not problems else _("{count} problem(s) found").format(count=problems))
     return 1 if problems else 0

@@ -11,9 +11,10 @@ import sys
 from pathlib import Path
 
 from torchcourse.errors import CourseError
+from torchcourse.i18n import LANG_ENV, SOURCE_LANGUAGE, _
 from torchcourse.manifest import Course
 from torchcourse.paths import course_root
-from torchcourse.workspace import start, workspace_dir
+from torchcourse.workspace import start, workspace_dir, workspace_language
 
 
 def is_root() -> bool:
@@ -40,14 +41,28 @@ def launch(command: list[str]) -> int:
         signal.signal(signal.SIGINT, previous)
 
 
-def lab(course: Course, workspace: Path | None = None, extra: list[str] | None = None) -> int:
-    """Create or update the workspace (edited notebooks are kept), then open JupyterLab there."""
+def lab(
+    course: Course,
+    workspace: Path | None = None,
+    extra: list[str] | None = None,
+    language: str | None = None,
+) -> int:
+    """Create or update the workspace (edited notebooks are kept), then open JupyterLab there.
+
+    JupyterLab and its kernels get $TORCHCOURSE_LANG set to the workspace's language, so the
+    checks speak it.
+    """
     if importlib.util.find_spec("jupyterlab") is None:
         raise CourseError(
-            'JupyterLab is not installed: `pip install "torchcourse[tools]"` (or open the '
-            "notebooks in your own Jupyter)."
+            _(
+                'JupyterLab is not installed: `pip install "torchcourse[tools]"` (or open the '
+                "notebooks in your own Jupyter)."
+            )
         )
     root = course_root()
     workspace = workspace or workspace_dir(root)
-    start(course, update=True, root=root, workspace=workspace)
+    start(course, update=True, root=root, workspace=workspace, language=language)
+    chosen = workspace_language(workspace) or SOURCE_LANGUAGE
+    if chosen != SOURCE_LANGUAGE:
+        os.environ[LANG_ENV] = chosen
     return launch(jupyter_command(workspace, extra or []))

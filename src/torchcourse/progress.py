@@ -21,6 +21,7 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,9 +31,18 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from torchcourse.checks.core import FAILED, NOT_ATTEMPTED, PASSED
 from torchcourse.errors import CourseError
+from torchcourse.i18n import LANG_ENV, SOURCE_LANGUAGE, _, translations, use_language
+from torchcourse.i18n import language as language_now
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
-from torchcourse.workspace import is_untouched, read_notebook, workspace_dir, workspace_notebook
+from torchcourse.workspace import (
+    is_untouched,
+    read_notebook,
+    student_source,
+    workspace_dir,
+    workspace_language,
+    workspace_notebook,
+)
 
 NOT_CHECKED = "not checked"
 COLUMNS = (PASSED, FAILED, NOT_ATTEMPTED, NOT_CHECKED)
@@ -54,7 +64,9 @@ def valid_timeout(seconds: float | None) -> float | None:
     """seconds itself when it is a usable time budget; a CourseError otherwise."""
     if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
         raise CourseError(
-            f"--timeout must be a positive number of seconds, got {seconds}: e.g. --timeout 300"
+            _(
+                "--timeout must be a positive number of seconds, got {seconds}: e.g. --timeout 300"
+            ).format(seconds=seconds)
         )
     return seconds
 
@@ -147,7 +159,9 @@ def run_notebook(nb: nbformat.NotebookNode, folder: Path, timeout: float) -> tup
                 if cell.cell_type != "code" or not cell.source.strip():
                     continue
                 left = deadline - time.monotonic()
-                stopped = f"stopped after {timeout:.0f} s (an endless loop?)"
+                stopped = _("stopped after {seconds:.0f} s (an endless loop?)").format(
+                    seconds=timeout
+                )
                 if left <= 0:
                     return stopped, index
                 client.timeout = max(1, int(left + 0.999))
@@ -156,7 +170,7 @@ def run_notebook(nb: nbformat.NotebookNode, folder: Path, timeout: float) -> tup
                 except CellTimeoutError:
                     return stopped, index
                 except DeadKernelError:
-                    return "the kernel died (out of memory, or the code exited?)", index
+                    return _("the kernel died (out of memory, or the code exited?)"), index
     except KeyboardInterrupt:
         _kill(pid)
         raise
@@ -175,9 +189,9 @@ def _answer_error(nb: nbformat.NotebookNode, check_index: int, previous_checks: 
     for i in reversed(code):
         if output := _error_output(nb.cells[i]):
             where = (
-                "your answer cell"
+                _("your answer cell")
                 if i == code[-1]
-                else f"the cell starting {_first_line(nb.cells[i])!r}"
+                else _("the cell starting {line}").format(line=repr(_first_line(nb.cells[i])))
             )
             return output, where
     return None
@@ -187,9 +201,14 @@ def _error_line(output, where: str) -> str:
     """E.g. "SyntaxError in your answer cell, line 3: invalid syntax"."""
     traceback = _ANSI.sub("", "\n".join(output.get("traceback", [])))
     numbers = _CELL_LINE.findall(traceback) or _CELL_LINE.findall(str(output.evalue))
-    line = f", line {numbers[-1]}" if numbers else ""
     message = re.sub(r" \([^()]*, line \d+\)$", "", _one_line(output.evalue))
-    return f"{output.ename} in {where}{line}: {message}"
+    if numbers:
+        return _("{error_type} in {where}, line {line}: {message}").format(
+            error_type=output.ename, where=where, line=numbers[-1], message=message
+        )
+    return _("{error_type} in {where}: {message}").format(
+        error_type=output.ename, where=where, message=message
+    )
 
 
 def _judge(report: Report, nb, ids: list[str], problem: str, stop: int) -> list[str]:
@@ -204,40 +223,48 @@ def _judge(report: Report, nb, ids: list[str], problem: str, stop: int) -> list[
                 if match[2] == exercise_id and exercise_id in ids:
                     report.set(exercise_id, SYMBOLS[match[1]], match[0] if match[1] == "❌" else "")
     all_checks = sorted(i for cells in check_cells.values() for i in cells)
-    stopped = f"the run stopped before its check: {problem}" if problem else ""
+    stopped = _("the run stopped before its check: {problem}").format(problem=problem)
     unchecked = []
     for exercise_id in ids:
         if exercise_id in report.status:
             continue
         cells = check_cells.get(exercise_id, [])
         if not cells:
-            why = f'there is no `check("{exercise_id}", ...)` cell (copy it back from chapters/)'
+            why = _('there is no `check("{id}", ...)` cell (copy it back from chapters/)').format(
+                id=exercise_id
+            )
         elif problem and stop in cells:
             report.set(
                 exercise_id,
                 FAILED,
-                f"❌ {exercise_id} failed: its check did not finish: {problem}",
+                _("❌ {id} failed: its check did not finish: {problem}").format(
+                    id=exercise_id, problem=problem
+                ),
             )
             continue
         elif problem and min(cells) > stop:
             why = stopped
         elif error := _error_output(nb.cells[cells[0]]):
             if error.ename == "NameError" and "'check'" in str(error.evalue):
-                why = "`check` is not defined (the cell importing it failed or was deleted)"
+                why = _("`check` is not defined (the cell importing it failed or was deleted)")
             else:
                 found = _answer_error(nb, cells[0], all_checks)
                 text = (
                     _error_line(*found)
                     if found
-                    else f"its check cell raised {_error(nb.cells[cells[0]])}"
+                    else _("its check cell raised {error}").format(error=_error(nb.cells[cells[0]]))
                 )
                 report.set(exercise_id, FAILED, f"❌ {exercise_id}: {text}")
                 continue
         elif warning := _WARNING.search(_stream_text(nb.cells[cells[0]])):
-            why = f"its check cell says: {warning[0]}"
+            why = _("its check cell says: {warning}").format(warning=warning[0])
         else:
-            why = "its check cell printed no verdict (was the `check(...)` line changed?)"
-        report.set(exercise_id, NOT_CHECKED, f"❔ {exercise_id} not checked: {why}")
+            why = _("its check cell printed no verdict (was the `check(...)` line changed?)")
+        report.set(
+            exercise_id,
+            NOT_CHECKED,
+            _("❔ {id} not checked: {why}").format(id=exercise_id, why=why),
+        )
         unchecked.append(exercise_id)
     return unchecked
 
@@ -251,12 +278,14 @@ def _newer_copy(path: Path) -> tuple[Path, str]:
     )
     edited = [p for p in news if not is_untouched(p)]
     if edited:
-        return edited[-1], f"checked {edited[-1].name}, the new version you answered in"
-    if news:
-        return path, (
-            f"a new version waits beside it, {news[-1].name}: copy your answers into it "
-            "(progress checks that copy from then on)"
+        return edited[-1], _("checked {name}, the new version you answered in").format(
+            name=edited[-1].name
         )
+    if news:
+        return path, _(
+            "a new version waits beside it, {name}: copy your answers into it (progress checks "
+            "that copy from then on)"
+        ).format(name=news[-1].name)
     return path, ""
 
 
@@ -269,11 +298,12 @@ def lesson_report(
     ids = lesson.exercise_ids()
     if not path.exists():
         report.status = dict.fromkeys(ids, NOT_ATTEMPTED)
-        published = ((root or workspace.parent) / lesson.notebook).is_file()
+        language = workspace_language(workspace) or SOURCE_LANGUAGE
+        published = ((root or workspace.parent) / student_source(lesson, language)).is_file()
         report.note = (
-            "not in your workspace yet: run `torchcourse start --update`"
+            _("not in your workspace yet: run `torchcourse start --update`")
             if published
-            else "not published yet"
+            else _("not published yet")
         )
         return report
     path, about_new = _newer_copy(path)
@@ -282,9 +312,9 @@ def lesson_report(
         nb = read_notebook(path, shown)
     except CourseError as err:
         report.broken = True
-        report.note = (
-            f"{err}: nothing checked (`torchcourse start --update` puts a fresh copy beside it)"
-        )
+        report.note = _(
+            "{error}: nothing checked (`torchcourse start --update` puts a fresh copy beside it)"
+        ).format(error=err)
         return report
     if is_untouched(path):
         report.status = dict.fromkeys(ids, NOT_ATTEMPTED)
@@ -294,26 +324,36 @@ def lesson_report(
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     budget = timeout or default_timeout(lesson)
-    print(f"  running {shown} (at most {budget:.0f} s) ...", flush=True)
+    print(
+        _("  running {path} (at most {seconds:.0f} s) ...").format(path=shown, seconds=budget),
+        flush=True,
+    )
     try:
         problem, stop = run_notebook(nb, path.parent, budget)
     except Exception as err:  # no kernel, a broken Jupyter install: one line, next chapter
         report.broken = True
-        report.note = (
-            f"could not run it ({type(err).__name__}: {_one_line(err, 120)}); "
-            "try `torchcourse doctor`"
-        )
+        report.note = _(
+            "could not run it ({error_type}: {error}); try `torchcourse doctor`"
+        ).format(error_type=type(err).__name__, error=_one_line(err, 120))
         return report
     report.ran = True
     unchecked = _judge(report, nb, ids, problem, stop)
     notes = [about_new] if about_new else []
     setup = next((c for c in nb.cells if c.cell_type == "code" and c.source.strip()), None)
     if setup is not None and (error := _error(setup)):
-        notes.append(f"the setup cell raised {error} (`torchcourse doctor` may say why)")
+        notes.append(
+            _("the setup cell raised {error} (`torchcourse doctor` may say why)").format(
+                error=error
+            )
+        )
     if problem:
-        notes.append(f"{problem} in the cell starting {_first_line(nb.cells[stop])!r}")
+        notes.append(
+            _("{problem} in the cell starting {line}").format(
+                problem=problem, line=repr(_first_line(nb.cells[stop]))
+            )
+        )
     if unchecked:
-        notes.append(f"not checked: {', '.join(unchecked)}")
+        notes.append(_("not checked: {ids}").format(ids=", ".join(unchecked)))
     report.note = "; ".join(notes)
     return report
 
@@ -325,32 +365,59 @@ def progress(
     root: Path | None = None,
     workspace: Path | None = None,
 ) -> int:
-    """Print the progress table of the workspace; 0 unless the workspace is missing."""
+    """Print the progress table of the workspace; 0 unless the workspace is missing.
+
+    The notebooks run, and the table prints, in the workspace's language (`start --lang`).
+    """
     timeout = valid_timeout(timeout)
     root = root or course_root()
     workspace = workspace or workspace_dir(root)
     if not workspace.is_dir():
-        raise CourseError(f"there is no {workspace.name}/ in {root} yet: run `torchcourse start`.")
+        raise CourseError(
+            _("there is no {folder}/ in {root} yet: run `torchcourse start`.").format(
+                folder=workspace.name, root=root
+            )
+        )
     lessons = [course.lesson(k) for k in keys] if keys else course.lessons
-    print(f"Checking {len(lessons)} chapter(s) in {workspace.name}/ ...", flush=True)
-    reports = [lesson_report(lesson, workspace, timeout, root) for lesson in lessons]
-    _print_table(reports)
+    language = workspace_language(workspace) or language_now()
+    with use_language(language), _kernels_speak(language):
+        print(
+            _("Checking {count} chapter(s) in {folder}/ ...").format(
+                count=len(lessons), folder=workspace.name
+            ),
+            flush=True,
+        )
+        reports = [lesson_report(lesson, workspace, timeout, root) for lesson in lessons]
+        _print_table(reports, language)
     return 0
 
 
-def _print_table(reports: list[Report]) -> None:
+@contextlib.contextmanager
+def _kernels_speak(language: str) -> Iterator[None]:
+    """The notebooks' kernels (they inherit the environment) print the checks in language."""
+    previous = os.environ.get(LANG_ENV)
+    os.environ[LANG_ENV] = language
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(LANG_ENV, None)
+        else:
+            os.environ[LANG_ENV] = previous
+
+
+def _print_table(reports: list[Report], language: str) -> None:
     width = 44
-    header = (
-        f"{'Chapter':<{width}} {'Passed':>6} {'Failed':>6} {'Not attempted':>13} "
-        f"{'Not checked':>11}"
-    )
-    widths = (6, 6, 13, 11)
+    titles = [_("Chapter"), _("Passed"), _("Failed"), _("Not attempted"), _("Not checked")]
+    widths = [max(6, len(t)) for t in titles[1:]]
+    header = f"{titles[0]:<{width}} " + " ".join(f"{t:>{w}}" for t, w in zip(titles[1:], widths))
     print()
     print(header)
     print("-" * len(header))
     totals = dict.fromkeys(COLUMNS, 0)
     for report in reports:
-        name = _short(f"{report.lesson.id} {report.lesson.title}", width)
+        title = translations(language).get(report.lesson.title, report.lesson.title)
+        name = _short(f"{report.lesson.id} {title}", width)
         if report.broken:
             dashes = " ".join(f"{'-':>{w}}" for w in widths)
             print(f"{name:<{width}} {dashes}  {report.note}")
@@ -363,9 +430,14 @@ def _print_table(reports: list[Report]) -> None:
         print(f"{name:<{width}} {cells}{note}")
     print("-" * len(header))
     cells = " ".join(f"{totals[s]:>{w}}" for s, w in zip(COLUMNS, widths))
-    print(f"{'Total':<{width}} {cells}")
+    print(f"{_('Total'):<{width}} {cells}")
     ran = sum(report.ran for report in reports)
-    print(f"(Ran the {ran} notebook(s) you changed; an unchanged notebook has nothing attempted.)")
+    print(
+        _(
+            "(Ran the {count} notebook(s) you changed; an unchanged notebook has nothing "
+            "attempted.)"
+        ).format(count=ran)
+    )
     failures = [
         report.lines[i]
         for report in reports
@@ -373,6 +445,6 @@ def _print_table(reports: list[Report]) -> None:
         if i in report.lines
     ]
     if failures:
-        print("\nTo fix:")
+        print("\n" + _("To fix:"))
         for line in failures:
             print(f"  {line}")

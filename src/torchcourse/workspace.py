@@ -1,7 +1,9 @@
 """A learner's own copies of the student notebooks, in workspace/ (ignored by git).
 
 `torchcourse start` copies chapters/ into workspace/ once; `torchcourse start --update` brings
-in new lessons and new versions later. A notebook is *edited* when the sources of its cells
+in new lessons and new versions later. `--lang zh-CN` takes a translated edition's notebooks
+(zh-CN/chapters/) instead; the workspace remembers its language in .torchcourse.json, so later
+updates, `lab` and `progress` use it too. A notebook is *edited* when the sources of its cells
 differ from the ones it was generated with (metadata torchcourse.sources_sha256): running a
 notebook changes only outputs and execution counts, so a notebook that was run but not changed
 counts as untouched and may be replaced by a newer version (run it again to get its outputs
@@ -11,6 +13,7 @@ written to: the new version lands beside it as NN-slug.new.ipynb.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -21,16 +24,20 @@ from pathlib import Path
 import nbformat
 
 from torchcourse.errors import CourseError
+from torchcourse.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, _, normalize
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
 from torchcourse.student import sources_digest
+from torchcourse.translate import edition_dir, languages, translated_path
 
 WORKSPACE = "workspace"
 # The course's own folders: a workspace there would mix a learner's files into the course.
 RESERVED = (
     ".cache", ".ci", ".git", ".github", ".venv", "benchmarks", "binder", "chapters", "datasets",
     "docs", "locales", "site", "solutions", "src", "tests", "verification",
+    *(edition_dir(code) for code in languages()),
 )  # fmt: skip
+SETTINGS = ".torchcourse.json"  # the workspace's language, written by `start`
 STALE_SECONDS = 600  # a temporary copy this old was left by a killed `start`
 
 # What happened to one lesson's notebook.
@@ -47,6 +54,35 @@ def workspace_notebook(lesson: Lesson, workspace: Path) -> Path:
     return workspace / lesson.name / f"{lesson.name}.ipynb"
 
 
+def choose_language(code: str) -> str:
+    """A --lang value as a language code ('zh-CN' -> 'zh_CN'); one line for one we lack."""
+    language = normalize(code)
+    if language is None:
+        known = ", ".join(code.replace("_", "-") for code in LANGUAGES)
+        raise CourseError(
+            _("there is no {code} edition of the course: choose one of {known}.").format(
+                code=repr(code), known=known
+            )
+        )
+    return language
+
+
+def workspace_language(workspace: Path) -> str | None:
+    """The language recorded in the workspace by `start`, or None (no record yet)."""
+    try:
+        data = json.loads((workspace / SETTINGS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return normalize(str(data.get("lang", ""))) if isinstance(data, dict) else None
+
+
+def student_source(lesson: Lesson, language: str) -> str:
+    """The student notebook a workspace in that language copies (chapters/ or an edition's)."""
+    if language == SOURCE_LANGUAGE:
+        return lesson.notebook
+    return translated_path(lesson.notebook, language)
+
+
 def stamp(nb: nbformat.NotebookNode) -> str | None:
     """The sources digest recorded when the notebook was generated, if any."""
     meta = nb.metadata.get("torchcourse")
@@ -61,7 +97,9 @@ def read_notebook(path: Path, shown: str | None = None) -> nbformat.NotebookNode
     except Exception as err:  # JSON errors, schema errors, bad encodings, ...
         detail = " ".join(str(err).split())[:120]
         raise CourseError(
-            f"{shown or path} does not parse as a notebook ({type(err).__name__}: {detail})"
+            _("{path} does not parse as a notebook ({error_type}: {detail})").format(
+                path=shown or path, error_type=type(err).__name__, detail=detail
+            )
         ) from None
     return nb
 
@@ -104,21 +142,21 @@ class Change:
     lesson: Lesson
     action: str
     path: Path
+    source: Path  # the published student notebook it comes from
     beside: Path | None = None  # the new version, when the learner's copy was kept
     reason: str = ""
 
     def line(self, root: Path) -> str:
         rel = _rel(self.path, root)
         if self.action == ADDED:
-            return f"  added     {rel}"
+            return _("  added     {path}").format(path=rel)
         if self.action == UPDATED:
-            return f"  updated   {rel} (you had not changed it)"
+            return _("  updated   {path} (you had not changed it)").format(path=rel)
         if self.action == KEPT:
-            return (
-                f"  kept      {rel} ({self.reason}); the new version is "
-                f"{_rel(self.beside, root)}: copy your answers into it (`torchcourse progress` "
-                "checks that copy once you have)"
-            )
+            return _(
+                "  kept      {path} ({reason}); the new version is {beside}: copy your answers "
+                "into it (`torchcourse progress` checks that copy once you have)"
+            ).format(path=rel, reason=_(self.reason), beside=_rel(self.beside, root))
         return f"  {self.action:<9} {rel}"
 
 
@@ -148,39 +186,50 @@ def _beside(target: Path, new_version: str) -> tuple[Path, bool]:
             return candidate, False  # already there
         if is_untouched(candidate):
             return candidate, True  # an untouched older "new" copy: ours to replace
-    raise CourseError(f"too many new versions beside {target}: delete the old *.new*.ipynb files.")
+    raise CourseError(
+        _("too many new versions beside {path}: delete the old *.new*.ipynb files.").format(
+            path=target
+        )
+    )
 
 
-def plan_lesson(lesson: Lesson, root: Path, workspace: Path) -> Change | None:
-    """Decide what an update does with one lesson; None when chapters/ has no notebook yet."""
-    source = root / lesson.notebook
+def plan_lesson(
+    lesson: Lesson, root: Path, workspace: Path, language: str = SOURCE_LANGUAGE
+) -> Change | None:
+    """Decide what an update does with one lesson; None when it has no notebook published yet."""
+    rel = student_source(lesson, language)
+    source = root / rel
     if not source.is_file():
         return None
     target = workspace_notebook(lesson, workspace)
     if not target.exists():
-        return Change(lesson, ADDED, target)
+        return Change(lesson, ADDED, target, source)
     try:
-        new_version = _version(read_notebook(source, lesson.notebook))
+        new_version = _version(read_notebook(source, rel))
     except CourseError as err:
         raise CourseError(
-            f"{err}: restore it with `git checkout -- chapters/{lesson.name}` (or regenerate "
-            f"it with `python -m torchcourse chapters {lesson.id}`), then run this again"
+            _(
+                "{error}: restore it with `git checkout -- {folder}` (or regenerate it with "
+                "`python -m torchcourse chapters {id}`), then run this again"
+            ).format(error=err, folder=Path(rel).parent.as_posix(), id=lesson.id)
         ) from None
     try:
         mine = read_notebook(target)
     except CourseError:
         beside, write = _beside(target, new_version)
         if not write:
-            return Change(lesson, UP_TO_DATE, target)
-        return Change(lesson, KEPT, target, beside, "it does not parse as a notebook")
+            return Change(lesson, UP_TO_DATE, target, source)
+        return Change(lesson, KEPT, target, source, beside, N_("it does not parse as a notebook"))
     current, recorded = sources_digest(mine), stamp(mine)
     if new_version in (current, recorded):  # the latest version, edited or not
-        return Change(lesson, UP_TO_DATE, target)
+        return Change(lesson, UP_TO_DATE, target, source)
     if recorded is not None and recorded == current:
-        return Change(lesson, UPDATED, target)
+        return Change(lesson, UPDATED, target, source)
     beside, write = _beside(target, new_version)
-    reason = "you edited it" if recorded is not None else "it has no torchcourse stamp"
-    return Change(lesson, KEPT if write else UP_TO_DATE, target, beside if write else None, reason)
+    reason = N_("you edited it") if recorded is not None else N_("it has no torchcourse stamp")
+    return Change(
+        lesson, KEPT if write else UP_TO_DATE, target, source, beside if write else None, reason
+    )
 
 
 IMAGES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
@@ -195,12 +244,14 @@ def _copy_assets(source_dir: Path, target_dir: Path) -> None:
                 _copy(item, target_dir / item.name)
 
 
-def apply(change: Change, root: Path) -> None:
+def apply(change: Change) -> None:
     """Carry out one planned change; never writes over a notebook the learner edited."""
-    source = root / change.lesson.notebook
+    source = change.source
     if change.action in (ADDED, UPDATED):
         if change.action == UPDATED and not is_untouched(change.path):
-            raise CourseError(f"{change.path} changed while updating; run the command again.")
+            raise CourseError(
+                _("{path} changed while updating; run the command again.").format(path=change.path)
+            )
         _copy(source, change.path)
     elif change.action == KEPT:
         _copy(source, change.beside)
@@ -209,17 +260,24 @@ def apply(change: Change, root: Path) -> None:
 
 def check_workspace(workspace: Path, root: Path) -> None:
     """A CourseError when workspace is a file or one of the course's own folders."""
-    fix = "choose another folder with --workspace DIR (the default is workspace/)"
     if workspace.exists() and not workspace.is_dir():
-        raise CourseError(f"{workspace} is a file, not a folder: move it away, or {fix}.")
+        raise CourseError(
+            _(
+                "{path} is a file, not a folder: move it away, or choose another folder with "
+                "--workspace DIR (the default is workspace/)."
+            ).format(path=workspace)
+        )
     try:
         inside = workspace.resolve().relative_to(root.resolve()).parts
     except ValueError:
         return
     if not inside or inside[0] in RESERVED:
         raise CourseError(
-            f"{workspace} is the course's own folder{'' if not inside else ' ' + inside[0] + '/'}"
-            f", where your notebooks would mix with the course's files: {fix}."
+            _(
+                "{path} is the course's own folder{folder}, where your notebooks would mix with "
+                "the course's files: choose another folder with --workspace DIR (the default is "
+                "workspace/)."
+            ).format(path=workspace, folder=f" {inside[0]}/" if inside else "")
         )
 
 
@@ -237,54 +295,113 @@ def clean_stale_copies(workspace: Path) -> None:
 def _cannot_write(workspace: Path, err: OSError) -> CourseError:
     reason = err.strerror or type(err).__name__
     return CourseError(
-        f"cannot write in {workspace} ({reason}: {err.filename or workspace}): make it "
-        "writable, or choose another folder with --workspace DIR"
+        _(
+            "cannot write in {workspace} ({reason}: {path}): make it writable, or choose "
+            "another folder with --workspace DIR"
+        ).format(workspace=workspace, reason=reason, path=err.filename or workspace)
     )
 
 
+def _language(workspace: Path, asked: str | None, root: Path) -> str:
+    """The workspace's language: the one asked for, else the recorded one, else English."""
+    recorded = workspace_language(workspace)
+    language = choose_language(asked) if asked else recorded or SOURCE_LANGUAGE
+    if recorded and language != recorded and any(workspace.glob("*/*.ipynb")):
+        raise CourseError(
+            _(
+                "{workspace}/ holds the {recorded} notebooks: use --workspace DIR for the "
+                "{language} ones (or drop --lang)."
+            ).format(
+                workspace=_rel(workspace, root),
+                recorded=recorded.replace("_", "-"),
+                language=language.replace("_", "-"),
+            )
+        )
+    if language != SOURCE_LANGUAGE and not (root / edition_dir(language)).is_dir():
+        raise CourseError(
+            _(
+                "the {language} edition is not built in {root}: run "
+                "`python -m torchcourse translate --build` first."
+            ).format(language=language.replace("_", "-"), root=root)
+        )
+    return language
+
+
 def start(
-    course: Course, update: bool = False, root: Path | None = None, workspace: Path | None = None
+    course: Course,
+    update: bool = False,
+    root: Path | None = None,
+    workspace: Path | None = None,
+    language: str | None = None,
 ) -> int:
-    """Create the workspace (first time) or bring it up to date (update); print what was done."""
+    """Create the workspace (first time) or bring it up to date (update); print what was done.
+
+    language: 'zh-CN' etc. for a translated edition; by default the workspace's recorded one.
+    """
     root = root or course_root()
     workspace = workspace or workspace_dir(root)
     check_workspace(workspace, root)
+    language = _language(workspace, language, root)
     if workspace.is_dir():
         clean_stale_copies(workspace)
-    plans = [(lesson, plan_lesson(lesson, root, workspace)) for lesson in course.lessons]
+    plans = [(lesson, plan_lesson(lesson, root, workspace, language)) for lesson in course.lessons]
     missing = [lesson.id for lesson, change in plans if change is None]
-    changes = [change for _, change in plans if change is not None]
+    changes = [change for _lesson, change in plans if change is not None]
+    published = (root / student_source(course.lessons[0], language)).parents[1]
     if not changes:
         raise CourseError(
-            f"{root / 'chapters'} holds no student notebooks: run "
-            "`python -m torchcourse chapters` first."
+            _(
+                "{folder} holds no student notebooks: run `python -m torchcourse {command}` first."
+            ).format(
+                folder=published,
+                command="chapters" if language == SOURCE_LANGUAGE else "translate --build",
+            )
         )
     existed = any(workspace.glob("*/*.ipynb"))
     pending = [c for c in changes if c.action != UP_TO_DATE]
     if existed and not update:
-        print(f"{_rel(workspace, root)}/ is ready: your notebooks are never overwritten.")
+        print(
+            _("{workspace}/ is ready: your notebooks are never overwritten.").format(
+                workspace=_rel(workspace, root)
+            )
+        )
         if pending:
             print(
-                f"{len(pending)} lesson(s) are new or have a new version: run "
-                "`torchcourse start --update` to bring them in (your edits are kept)."
+                _(
+                    "{count} lesson(s) are new or have a new version: run "
+                    "`torchcourse start --update` to bring them in (your edits are kept)."
+                ).format(count=len(pending))
             )
         return 0
     try:
         for change in pending:
-            apply(change, root)
+            apply(change)
+        _record_language(workspace, language)
     except OSError as err:
         raise _cannot_write(workspace, err) from None
     if not existed:
         print(
-            f"Created {_rel(workspace, root)}/ with {len(pending)} notebook(s), your own "
-            "copies: edit and run them freely, `git pull` never touches them."
+            _(
+                "Created {workspace}/ with {count} notebook(s), your own copies: edit and run "
+                "them freely, `git pull` never touches them."
+            ).format(workspace=_rel(workspace, root), count=len(pending))
         )
     elif pending:
-        print(f"Updated {_rel(workspace, root)}/:")
+        print(_("Updated {workspace}/:").format(workspace=_rel(workspace, root)))
         for change in pending:
             print(change.line(root))
     else:
-        print(f"{_rel(workspace, root)}/ is up to date.")
+        print(_("{workspace}/ is up to date.").format(workspace=_rel(workspace, root)))
     if missing:
-        print(f"Not yet published in chapters/: lesson(s) {', '.join(missing)}.")
+        print(
+            _("Not yet published in {folder}/: lesson(s) {ids}.").format(
+                folder=_rel(published, root), ids=", ".join(missing)
+            )
+        )
     return 0
+
+
+def _record_language(workspace: Path, language: str) -> None:
+    """Write the workspace's language where `lab`, `progress` and later updates read it."""
+    if workspace_language(workspace) != language:
+        (workspace / SETTINGS).write_text(json.dumps({"lang": language}) + "\n", encoding="utf-8")
