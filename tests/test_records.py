@@ -22,7 +22,8 @@ from torchcourse.records import (
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = load_course(ROOT / "lessons.yml")
 CLAIM = re.compile(r"verified|verification|验证", re.IGNORECASE)
-SENTENCE_END = re.compile(r"(?<=[.。!?！？])\s+|\n")
+# Chinese puts no space after 。！？, so a sentence ends right after them.
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n")
 DEVICE = re.compile(r"\b(" + "|".join(DEVICE_NAMES.values()) + r")\b")
 
 

@@ -149,31 +149,33 @@ def run_notebook(nb: nbformat.NotebookNode, folder: Path, timeout: float) -> tup
         shutdown_kernel="immediate",
         resources={"metadata": {"path": str(folder)}},
     )
-    pid = None
-    try:
-        # The kernel's own log lines (not the notebook's output) would clutter the table.
-        with client.setup_kernel(stderr=subprocess.DEVNULL):
-            pid = _kernel_pid(client)
-            deadline = time.monotonic() + timeout  # starting the kernel does not count
-            for index, cell in enumerate(nb.cells):
-                if cell.cell_type != "code" or not cell.source.strip():
-                    continue
-                left = deadline - time.monotonic()
-                stopped = _("stopped after {seconds:.0f} s (an endless loop?)").format(
-                    seconds=timeout
-                )
-                if left <= 0:
-                    return stopped, index
-                client.timeout = max(1, int(left + 0.999))
-                try:
-                    client.execute_cell(cell, index)
-                except CellTimeoutError:
-                    return stopped, index
-                except DeadKernelError:
-                    return _("the kernel died (out of memory, or the code exited?)"), index
-    except KeyboardInterrupt:
-        _kill(pid)
-        raise
+    # The kernel's own log lines (not the notebook's output) would clutter the table.
+    with client.setup_kernel(stderr=subprocess.DEVNULL):
+        pid = _kernel_pid(client)
+        try:
+            return _run_cells(client, nb, timeout)
+        except KeyboardInterrupt:
+            _kill(pid)  # before the client's polite shutdown, which would wait for a busy kernel
+            raise
+
+
+def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, timeout: float):
+    """run_notebook's loop over the cells, in a kernel that is already started."""
+    deadline = time.monotonic() + timeout  # starting the kernel does not count
+    stopped = _("stopped after {seconds:.0f} s (an endless loop?)").format(seconds=timeout)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return stopped, index
+        client.timeout = max(1, int(left + 0.999))
+        try:
+            client.execute_cell(cell, index)
+        except CellTimeoutError:
+            return stopped, index
+        except DeadKernelError:
+            return _("the kernel died (out of memory, or the code exited?)"), index
     return "", -1
 
 
