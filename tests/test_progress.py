@@ -256,9 +256,16 @@ def test_ctrl_c_stops_progress_at_once_and_kills_the_kernel(root, tmp_path):
     env = {**os.environ, "TORCHCOURSE_ROOT": str(root)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "torchcourse", "progress", "--timeout", "300"]
-    # A terminal's Ctrl-C signals the whole foreground process group: so does this test.
-    proc = subprocess.Popen(command, env=env, start_new_session=True, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    # A terminal's Ctrl-C signals the whole foreground process group: so does this test. A
+    # foreground command starts with SIGINT at its default; a test run started in the background
+    # (`make test &`, nohup) ignores it, and a child would inherit that: catch it while starting
+    # progress, so that exec resets it to the default as in a terminal.
+    ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(command, env=env, start_new_session=True, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, ignored)
     try:
         deadline = time.monotonic() + 120
         while not pid_file.is_file() or not pid_file.read_text():
