@@ -4,6 +4,7 @@ Kaggle, a fresh Jupyter), nothing at all where it is installed; no network neede
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import torchcourse
+from torchcourse.i18n import _
 from torchcourse.manifest import load_course
 from torchcourse.setup_cell import setup_source
 
@@ -50,3 +52,22 @@ def test_where_the_package_is_installed_it_does_nothing(monkeypatch, capsys):
     monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: calls.append(args))
     exec(setup_source(COURSE), {"__name__": "__main__"})
     assert calls == [] and capsys.readouterr() == ("", "")
+
+
+def test_a_translated_edition_s_cell_sets_the_checks_language_unless_the_learner_chose(
+    monkeypatch,
+):
+    """Colab and Kaggle do not say which notebook a kernel runs: the zh-CN cell says zh_CN."""
+    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: None)
+    # setenv first so that teardown restores the variable's state before the test, unset too.
+    monkeypatch.setenv("TORCHCOURSE_LANG", "en")
+    monkeypatch.delenv("TORCHCOURSE_LANG")
+    exec(setup_source(COURSE, "zh_CN"), {"__name__": "__main__"})
+    assert os.environ["TORCHCOURSE_LANG"] == "zh_CN"
+    stopped = "torchcourse {command}: stopped (Ctrl-C)."
+    assert _(stopped) != stopped, "the course's messages now come in Chinese"
+    monkeypatch.setenv("TORCHCOURSE_LANG", "en")
+    exec(setup_source(COURSE, "zh_CN"), {"__name__": "__main__"})
+    assert os.environ["TORCHCOURSE_LANG"] == "en", "a learner's own choice stays"
+    assert "TORCHCOURSE_LANG" not in setup_source(COURSE), "the English cell names no language"
+

@@ -17,7 +17,7 @@ from test_sanitize import sanitize
 
 from torchcourse.i18n import DOMAIN
 from torchcourse.manifest import load_course
-from torchcourse.setup_cell import is_setup_cell
+from torchcourse.setup_cell import is_setup_cell, setup_source
 from torchcourse.student import sources_digest, student_version
 from torchcourse.translate import (
     catalog_file,
@@ -134,7 +134,7 @@ def _read(rel: str):
 
 @pytest.mark.parametrize(("language", "lesson"), EDITION, ids=lambda x: getattr(x, "id", x))
 def test_translated_notebooks_are_generated_from_today_s_catalog(language, lesson):
-    solution = translated_notebook(lesson, ROOT, language)
+    solution = translated_notebook(lesson, COURSE, ROOT, language)
     for rel, fresh in (
         (lesson.solution, solution),
         (lesson.notebook, student_version(solution, lesson)),
@@ -156,8 +156,14 @@ def test_code_is_identical_and_outputs_differ_only_in_the_checks_lines(language,
             assert mine.cell_type == theirs.cell_type
             if mine.cell_type != "code":
                 continue
+            if is_setup_cell(mine):
+                assert theirs.source == setup_source(COURSE, language), (
+                    f"{translated_path(rel, language)}: the setup cell must name {language}"
+                )
+                assert not theirs.get("outputs"), "the setup cell printed something"
+                continue
             assert theirs.source == mine.source, f"{rel}: a code cell differs"
-            if ignored(mine) or is_setup_cell(mine):
+            if ignored(mine):
                 continue
             ours, others = _text_lines(mine), _text_lines(theirs)
             plain = [line for line in ours if not VERDICT.match(line)]

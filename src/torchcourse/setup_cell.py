@@ -2,7 +2,9 @@
 
 Where `torchcourse` of this course version is importable (a checkout, Binder, a pip install)
 it does nothing and prints nothing. Elsewhere (Colab, Kaggle, a fresh Jupyter) it installs the
-course package pinned to this version's release tag, never an unpinned branch.
+course package pinned to this version's release tag, never an unpinned branch. A translated
+edition's cell also tells the checks its language, since Colab and Kaggle do not say which
+notebook a kernel runs.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import nbformat
 
 from torchcourse import __version__
+from torchcourse.i18n import LANG_ENV, SOURCE_LANGUAGE
 from torchcourse.manifest import Course
 
 TAG = "course-setup"
@@ -32,10 +35,21 @@ if found != COURSE_VERSION:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", package], check=True)
 """
 
+LANGUAGE_LINES = """
+# The checks answer in this edition's language, unless you set {env} yourself.
+import os
 
-def setup_source(course: Course) -> str:
-    """The setup cell's code for this course version."""
-    return TEMPLATE.format(version=__version__, repository=course.course.repository)
+if "{env}" not in os.environ:
+    os.environ["{env}"] = "{language}"
+"""
+
+
+def setup_source(course: Course, language: str = SOURCE_LANGUAGE) -> str:
+    """The setup cell's code for this course version, in the edition of `language`."""
+    source = TEMPLATE.format(version=__version__, repository=course.course.repository)
+    if language != SOURCE_LANGUAGE:
+        source += LANGUAGE_LINES.format(env=LANG_ENV, language=language)
+    return source
 
 
 def is_setup_cell(cell: nbformat.NotebookNode) -> bool:

@@ -11,7 +11,8 @@ Translations live in gettext catalogs, `locales/<lang>/LC_MESSAGES/`:
 cell or message is added untranslated, a changed one keeps its old translation marked fuzzy
 (Babel's catalog update), a removed one is dropped. `torchcourse translate --build` writes the
 translated notebooks, `<edition>/solutions/...` and `<edition>/chapters/...`: markdown from the
-catalog, code cells byte-identical to the English ones, then run like the English ones.
+catalog, code cells byte-identical to the English ones (the setup cell also sets the checks'
+language), then run like the English ones.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from torchcourse.errors import CourseError
 from torchcourse.i18n import DOMAIN, LANG_ENV, LANGUAGES, SOURCE_LANGUAGE, locales_dir
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
+from torchcourse.setup_cell import is_setup_cell, setup_source
 
 KEYWORDS = {"_": None, "N_": None}  # the gettext markers of torchcourse.i18n
 HEADER = """\
@@ -223,8 +225,11 @@ class UntranslatedError(CourseError):
     """A catalog lacks translations that a translated notebook needs."""
 
 
-def translated_notebook(lesson: Lesson, root: Path, language: str) -> nbformat.NotebookNode:
-    """The lesson's solution notebook with its markdown in the language; code untouched."""
+def translated_notebook(
+    lesson: Lesson, course: Course, root: Path, language: str
+) -> nbformat.NotebookNode:
+    """The lesson's solution notebook with its markdown in the language; code untouched but
+    for the setup cell, which names the language for the checks."""
     catalog = read_catalog(catalog_file(language, lesson.name, root / "locales"), language)
     english = nbformat.read(root / lesson.solution, as_version=4)
     nb = copy.deepcopy(english)
@@ -246,6 +251,8 @@ def translated_notebook(lesson: Lesson, root: Path, language: str) -> nbformat.N
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+            if is_setup_cell(cell):
+                cell.source = setup_source(course, language)
     nb.metadata["torchcourse"] = {"lang": language, "translated_from": lesson.solution}
     nb.metadata["language_info"] = english.metadata.get("language_info", {})
     return nb
@@ -260,7 +267,7 @@ def build_edition(course: Course, root: Path, language: str, keys: list[str] | N
     os.environ[LANG_ENV] = language  # the kernels print the checks' lines in the language
     try:
         for lesson in lessons:
-            solution = translated_notebook(lesson, root, language)
+            solution = translated_notebook(lesson, course, root, language)
             student = student_version(solution, lesson)
             student.metadata["torchcourse"]["generated_from"] = translated_path(
                 lesson.solution, language
