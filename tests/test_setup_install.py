@@ -70,4 +70,3 @@ def test_a_translated_edition_s_cell_sets_the_checks_language_unless_the_learner
     exec(setup_source(COURSE, "zh_CN"), {"__name__": "__main__"})
     assert os.environ["TORCHCOURSE_LANG"] == "en", "a learner's own choice stays"
     assert "TORCHCOURSE_LANG" not in setup_source(COURSE), "the English cell names no language"
-
