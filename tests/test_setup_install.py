@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import torchcourse
-from torchcourse.i18n import _
+from torchcourse.i18n import LANG_ENV, _
 from torchcourse.manifest import load_course
 from torchcourse.setup_cell import setup_source
 
@@ -60,13 +60,13 @@ def test_a_translated_edition_s_cell_sets_the_checks_language_unless_the_learner
     """Colab and Kaggle do not say which notebook a kernel runs: the zh-CN cell says zh_CN."""
     monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: None)
     # setenv first so that teardown restores the variable's state before the test, unset too.
-    monkeypatch.setenv("TORCHCOURSE_LANG", "en")
-    monkeypatch.delenv("TORCHCOURSE_LANG")
+    monkeypatch.setenv(LANG_ENV, "en")
+    monkeypatch.delenv(LANG_ENV)
     exec(setup_source(COURSE, "zh_CN"), {"__name__": "__main__"})
-    assert os.environ["TORCHCOURSE_LANG"] == "zh_CN"
+    assert os.environ[LANG_ENV] == "zh_CN"
     stopped = "torchcourse {command}: stopped (Ctrl-C)."
     assert _(stopped) != stopped, "the course's messages now come in Chinese"
-    monkeypatch.setenv("TORCHCOURSE_LANG", "en")
+    monkeypatch.setenv(LANG_ENV, "en")
     exec(setup_source(COURSE, "zh_CN"), {"__name__": "__main__"})
-    assert os.environ["TORCHCOURSE_LANG"] == "en", "a learner's own choice stays"
-    assert "TORCHCOURSE_LANG" not in setup_source(COURSE), "the English cell names no language"
+    assert os.environ[LANG_ENV] == "en", "a learner's own choice stays"
+    assert LANG_ENV not in setup_source(COURSE), "the English cell names no language"
