@@ -205,3 +205,82 @@ RIGHT = {
         ("an open file, train(False)", load_from_an_open_file),
     ],
 }
+
+
+# 04.ex6: conv2d(x, weight, bias=None, stride=1, padding=0)
+def conv2d_with_unfold(x, weight, bias=None, stride=1, padding=0):
+    """Every patch as a column (F.unfold), then one matrix product."""
+    n, _, height, width = x.shape
+    out_channels, _, kh, kw = weight.shape
+    out_h = (height + 2 * padding - kh) // stride + 1
+    out_w = (width + 2 * padding - kw) // stride + 1
+    columns = F.unfold(x, (kh, kw), padding=padding, stride=stride)
+    out = (weight.reshape(out_channels, -1) @ columns).reshape(n, out_channels, out_h, out_w)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+def conv2d_over_kernel_positions(x, weight, bias=None, stride=1, padding=0):
+    """A loop over the kh * kw kernel positions, each a strided slice times one weight column."""
+    padded = torch.zeros(x.shape[0], x.shape[1], x.shape[2] + 2 * padding, x.shape[3] + 2 * padding)
+    padded[:, :, padding : padding + x.shape[2], padding : padding + x.shape[3]] = x
+    kh, kw = weight.shape[2:]
+    out_h = (padded.shape[2] - kh) // stride + 1
+    out_w = (padded.shape[3] - kw) // stride + 1
+    out = torch.zeros(x.shape[0], weight.shape[0], out_h, out_w)
+    for a in range(kh):
+        for b in range(kw):
+            part = padded[:, :, a : a + stride * out_h : stride, b : b + stride * out_w : stride]
+            out += torch.einsum("nchw,oc->nohw", part, weight[:, :, a, b])
+    if bias is not None:
+        out += bias.reshape(-1, 1, 1)
+    return out
+
+
+def conv2d_element_by_element(x, weight, bias=None, stride=1, padding=0):
+    """The definition, one output number at a time."""
+    x = F.pad(x, [padding, padding, padding, padding])
+    kh, kw = weight.shape[2], weight.shape[3]
+    out_h = (x.shape[2] - kh) // stride + 1
+    out_w = (x.shape[3] - kw) // stride + 1
+    out = torch.empty(x.shape[0], weight.shape[0], out_h, out_w)
+    for n in range(x.shape[0]):
+        for o in range(weight.shape[0]):
+            for i in range(out_h):
+                for j in range(out_w):
+                    patch = x[n, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
+                    value = (patch * weight[o]).sum()
+                    out[n, o, i, j] = value if bias is None else value + bias[o]
+    return out
+
+
+# 04.ex7: max_pool2d(x, k)
+def max_pool_with_tensor_unfold(x, k):
+    """Tensor.unfold makes the windows and drops the leftovers by itself."""
+    return x.unfold(2, k, k).unfold(3, k, k).amax(dim=(-2, -1))
+
+
+def max_pool_with_loops(x, k):
+    rows, cols = x.shape[2] // k, x.shape[3] // k
+    out = torch.empty(x.shape[0], x.shape[1], rows, cols)
+    for i in range(rows):
+        for j in range(cols):
+            out[:, :, i, j] = x[:, :, i * k : (i + 1) * k, j * k : (j + 1) * k].flatten(2).max(2)[0]
+    return out
+
+
+def max_pool_with_f_unfold(x, k):
+    n, c, height, width = x.shape
+    columns = F.unfold(x.reshape(n * c, 1, height, width), k, stride=k)
+    return columns.max(dim=1).values.reshape(n, c, height // k, width // k)
+
+
+RIGHT["04.ex6"] = [
+    ("F.unfold and a matrix product", conv2d_with_unfold),
+    ("a loop over kernel positions, einsum", conv2d_over_kernel_positions),
+    ("one output number at a time", conv2d_element_by_element),
+]
+RIGHT["04.ex7"] = [
+    ("Tensor.unfold twice", max_pool_with_tensor_unfold),
+    ("loops over the windows", max_pool_with_loops),
+    ("F.unfold per channel", max_pool_with_f_unfold),
+]

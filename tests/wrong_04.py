@@ -331,3 +331,166 @@ WRONG = {
         ("loads into another model", loads_into_another_model, "not the tensor saved"),
     ],
 }
+
+
+# 04.ex6: conv2d(x, weight, bias=None, stride=1, padding=0) of the learner's own
+def _out_size(n, k, stride, padding):
+    return (n + 2 * padding - k) // stride + 1
+
+
+def _sliding(x, weight, bias, stride, padding, *, flip=False, channels=None, size=_out_size):
+    """A loop over output positions with the usual mistakes as switches."""
+    if flip:
+        weight = torch.flip(weight, dims=(2, 3))
+    if channels is not None:
+        x, weight = x[:, :channels], weight[:, :channels]
+    n, _, height, width = x.shape
+    out_channels, _, kh, kw = weight.shape
+    out_h, out_w = size(height, kh, stride, padding), size(width, kw, stride, padding)
+    x = F.pad(x, (padding,) * 4)
+    out = torch.zeros(n, out_channels, out_h, out_w)
+    for i in range(out_h):
+        for j in range(out_w):
+            patch = x[:, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
+            out[:, :, i, j] = torch.einsum("nchw,ochw->no", patch, weight)
+    return out if bias is None else out + bias[:, None, None]
+
+
+def calls_f_conv2d(x, weight, bias=None, stride=1, padding=0):
+    return F.conv2d(x, weight, bias, stride=stride, padding=padding)
+
+
+def copies_into_nn_conv2d(x, weight, bias=None, stride=1, padding=0):
+    layer = nn.Conv2d(weight.shape[1], weight.shape[0], weight.shape[2:], stride, padding)
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+        layer.bias.copy_(bias if bias is not None else torch.zeros(weight.shape[0]))
+    return layer(x).detach()
+
+
+def flips_the_kernel(x, weight, bias=None, stride=1, padding=0):
+    return _sliding(x, weight, bias, stride, padding, flip=True)
+
+
+def forgets_the_bias(x, weight, bias=None, stride=1, padding=0):
+    return _sliding(x, weight, None, stride, padding)
+
+
+def ignores_stride(x, weight, bias=None, stride=1, padding=0):
+    return _sliding(x, weight, bias, 1, padding)
+
+
+def ignores_padding(x, weight, bias=None, stride=1, padding=0):
+    return _sliding(x, weight, bias, stride, 0)
+
+
+def pads_only_the_width(x, weight, bias=None, stride=1, padding=0):
+    return _sliding(F.pad(x, (padding, padding)), weight, bias, stride, 0)
+
+
+def first_channel_only(x, weight, bias=None, stride=1, padding=0):
+    return _sliding(x, weight, bias, stride, padding, channels=1)
+
+
+def averages_the_channels(x, weight, bias=None, stride=1, padding=0):
+    out = _sliding(x, weight, None, stride, padding) / x.shape[1]
+    return out if bias is None else out + bias[:, None, None]
+
+
+def forgets_the_plus_one(x, weight, bias=None, stride=1, padding=0):
+    return _sliding(x, weight, bias, stride, padding, size=lambda n, k, s, p: (n + 2 * p - k) // s)
+
+
+def returns_float64(x, weight, bias=None, stride=1, padding=0):
+    return _sliding(x.double(), weight.double(), bias, stride, padding).double()
+
+
+def pads_in_place(x, weight, bias=None, stride=1, padding=0):
+    x[:, :, :1] = 0.0  # changes the caller's tensor
+    return _sliding(x, weight, bias, stride, padding)
+
+
+# 04.ex7: max_pool2d(x, k) of the learner's own
+def _windows(x, k):
+    n, c, height, width = x.shape
+    x = x[:, :, : height // k * k, : width // k * k]
+    return x.reshape(n, c, height // k, k, width // k, k)
+
+
+def calls_f_max_pool2d(x, k):
+    return F.max_pool2d(x, k)
+
+
+def uses_nn_max_pool2d(x, k):
+    return nn.MaxPool2d(k)(x)
+
+
+def average_instead(x, k):
+    return _windows(x, k).mean(dim=(3, 5))
+
+
+def running_max_from_zero(x, k):
+    n, c, height, width = x.shape
+    out = torch.zeros(n, c, height // k, width // k)
+    for i in range(height // k):
+        for j in range(width // k):
+            best = torch.zeros(n, c)
+            for a in range(k):
+                for b in range(k):
+                    best = torch.maximum(best, x[:, :, i * k + a, j * k + b])
+            out[:, :, i, j] = best
+    return out
+
+
+def max_over_channels_too(x, k):
+    pooled = _windows(x, k).amax(dim=(3, 5))
+    return pooled.amax(dim=1, keepdim=True).expand_as(pooled)
+
+
+def wrong_reshape(x, k):
+    n, c, height, width = x.shape
+    x = x[:, :, : height // k * k, : width // k * k]
+    return x.reshape(n, c, height // k, width // k, k, k).amax(dim=(4, 5))
+
+
+def stride_one(x, k):
+    return x.unfold(2, k, 1).unfold(3, k, 1).amax(dim=(4, 5))
+
+
+def keeps_the_leftovers(x, k):
+    height, width = x.shape[2:]
+    padded = F.pad(x, (0, -width % k, 0, -height % k), value=float("-inf"))
+    return _windows(padded, k).amax(dim=(3, 5))
+
+
+def height_and_width_swapped(x, k):
+    return _windows(x, k).amax(dim=(3, 5)).transpose(2, 3)
+
+
+TENSOR_RESULTS |= {"04.ex6", "04.ex7"}
+
+WRONG["04.ex6"] = [
+    ("calls F.conv2d", calls_f_conv2d, "PyTorch's own conv2d"),
+    ("copies the weight into nn.Conv2d", copies_into_nn_conv2d, "PyTorch's own conv2d"),
+    ("flips the kernel", flips_the_kernel, "flips the kernel"),
+    ("forgets the bias", forgets_the_bias, "the bias is missing"),
+    ("ignores stride", ignores_stride, "ignores stride"),
+    ("ignores padding", ignores_padding, "ignores padding"),
+    ("pads only the width", pads_only_the_width, "pads only the width"),
+    ("uses the first input channel only", first_channel_only, "only the first input channel"),
+    ("averages over the input channels", averages_the_channels, "averages over the input"),
+    ("output one row short", forgets_the_plus_one, "+ 1 values"),
+    ("returns float64", returns_float64, "dtype torch.float64"),
+    ("changes its input", pads_in_place, "changed one of its inputs"),
+]
+WRONG["04.ex7"] = [
+    ("calls F.max_pool2d", calls_f_max_pool2d, "PyTorch's own max_pool2d"),
+    ("uses nn.MaxPool2d", uses_nn_max_pool2d, "PyTorch's own max_pool2d"),
+    ("the mean, not the max", average_instead, "takes the mean"),
+    ("running maximum from 0", running_max_from_zero, "starts the maximum at 0"),
+    ("pools across channels", max_over_channels_too, "mixes the channels"),
+    ("reshapes into the wrong windows", wrong_reshape, "not k x k blocks"),
+    ("stride 1", stride_one, "windows overlap"),
+    ("keeps the leftovers", keeps_the_leftovers, "do not fill a whole window"),
+    ("height and width swapped", height_and_width_swapped, "H // k rows and W // k columns"),
+]

@@ -546,3 +546,286 @@ def _load_weights(answer):
                 )
             )
     return _("weights restored, eval mode, and a file with hidden code is refused.")
+
+
+# 04.ex6 and 04.ex7: a convolution and a max pooling of the learner's own, compared with
+# F.conv2d and F.max_pool2d, which the answer itself may not call.
+
+
+def _is_convolution(name):
+    """conv1d, conv2d, conv_transpose2d, convolution, _convolution, cudnn_convolution, ..."""
+    return name.lstrip("_").startswith("conv") or "convolution" in name
+
+
+def _is_pooling(name):
+    return "pool" in name
+
+
+class _NoBuiltIn(torch.overrides.TorchFunctionMode):
+    """Fails an answer that calls a PyTorch function whose name `refused(name)` is true of."""
+
+    def __init__(self, refused, what):
+        super().__init__()
+        self.refused, self.what = refused, what
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        if self.refused(name):
+            raise Mismatch(
+                _(
+                    "it calls PyTorch's own {name}: the exercise is to compute the {what} "
+                    "yourself (slicing, loops, reshape, unfold and matrix products are all fine)"
+                ).format(name=name, what=self.what)
+            )
+        return func(*args, **(kwargs or {}))
+
+
+def _call_own(answer, mode, *args, **kwargs):
+    """The answer's result under `mode`, failing it if it changed one of its tensor inputs."""
+    expect_callable(answer)
+    before = [a.clone() for a in args if isinstance(a, torch.Tensor)]
+    with mode:
+        result = answer(*args, **kwargs)
+    after = [a for a in args if isinstance(a, torch.Tensor)]
+    if any(not torch.equal(a, b) for a, b in zip(after, before, strict=True)):
+        raise Mismatch(
+            _("your function changed one of its inputs in place: leave them as they are")
+        )
+    return result
+
+
+def _same_as(got, want):
+    return (
+        isinstance(got, torch.Tensor)
+        and got.shape == want.shape
+        and bool(torch.allclose(got.detach().cpu().float(), want, atol=1e-4, rtol=1e-4))
+    )
+
+
+# (x shape, weight shape, with a bias, stride, padding); the first case uses the defaults.
+_CONV_CASES = [
+    ((1, 1, 6, 7), (1, 1, 3, 3), False, 1, 0),
+    ((2, 3, 7, 6), (4, 3, 3, 2), True, 1, 0),
+    ((2, 2, 9, 8), (3, 2, 3, 3), True, 2, 0),
+    ((3, 1, 6, 5), (2, 1, 3, 3), True, 1, 2),
+    ((2, 3, 10, 9), (5, 3, 4, 3), True, 3, 1),
+    ((1, 2, 5, 6), (3, 2, 1, 1), False, 2, 1),
+]
+
+
+def _conv_mistakes(x, w, b, stride, padding):
+    """(what a typical mistake computes, what to say about it) for one case."""
+    mistakes = [
+        (
+            F.conv2d(x, w.flip(-2, -1), b, stride=stride, padding=padding),
+            _(
+                "it flips the kernel, which is the mathematicians' convolution; F.conv2d slides "
+                "the kernel as it is (a cross-correlation)"
+            ),
+        ),
+        (
+            F.conv2d(x[:, :1], w[:, :1], b, stride=stride, padding=padding),
+            _("it uses only the first input channel: sum over all input channels"),
+        ),
+        (
+            F.conv2d(x, w, None, stride=stride, padding=padding) / x.shape[1]
+            + (0 if b is None else b[:, None, None]),
+            _("it averages over the input channels: sum over them instead"),
+        ),
+    ]
+    if b is not None:
+        mistakes.append(
+            (
+                F.conv2d(x, w, None, stride=stride, padding=padding),
+                _("the bias is missing: add bias[o] to every value of output channel o"),
+            )
+        )
+    if stride > 1:
+        mistakes.append(
+            (
+                F.conv2d(x, w, b, padding=padding),
+                _(
+                    "it ignores stride: with stride {s} the kernel moves {s} pixels at a time, "
+                    "down and across"
+                ).format(s=stride),
+            )
+        )
+    if padding > 0:
+        mistakes += [
+            (
+                F.conv2d(x, w, b, stride=stride),
+                _(
+                    "it ignores padding: add {p} rows and columns of zeros on every side of the "
+                    "image first"
+                ).format(p=padding),
+            ),
+            (
+                F.conv2d(F.pad(x, (padding, padding)), w, b, stride=stride),
+                _(
+                    "it pads only the width: F.pad's tuple names the last dimension first, so "
+                    "give it four numbers to pad the height too"
+                ),
+            ),
+        ]
+    return mistakes
+
+
+@exercise(
+    "04.ex6",
+    hints=[
+        N_(
+            "each output value is one patch of the (padded) input times the kernel of its output "
+            "channel, summed over the input channels and the kernel's rows and columns, plus "
+            "that channel's bias; neighbouring patches start stride pixels apart."
+        ),
+        N_(
+            "pad x with zeros on all four sides (F.pad lists the last dimension first), work "
+            "out H_out and W_out with the formula, then for every output position take the "
+            "patch of all images and channels at once and combine it with the whole weight "
+            "(flattened, a matrix product does it); add the bias at the end if there is one."
+        ),
+        N_(
+            "x = F.pad(x, (padding,) * 4); out_h = (x.shape[2] - kh) // stride + 1, out_w "
+            "likewise; out = torch.zeros(N, C_out, out_h, out_w); for each i, j: patch = "
+            "x[:, :, i*stride : i*stride + kh, j*stride : j*stride + kw] and out[:, :, i, j] = "
+            "patch.flatten(1) @ weight.flatten(1).T; add bias[:, None, None] when there is a "
+            "bias; return out."
+        ),
+    ],
+)
+def _own_conv2d(answer):
+    generator = torch.Generator().manual_seed(6)
+    mode = _NoBuiltIn(_is_convolution, _("convolution"))
+    for x_shape, w_shape, with_bias, stride, padding in _CONV_CASES:
+        x = torch.randn(*x_shape, generator=generator)
+        w = torch.randn(*w_shape, generator=generator)
+        b = torch.randn(w_shape[0], generator=generator) if with_bias else None
+        want = F.conv2d(x, w, b, stride=stride, padding=padding)
+        if (with_bias, stride, padding) == (False, 1, 0):
+            call = "conv2d(x, weight)"
+            got = _call_own(answer, mode, x, w)
+        else:
+            call = f"conv2d(x, weight, {'bias' if with_bias else 'None'}, {stride}, {padding})"
+            got = _call_own(answer, mode, x, w, b, stride=stride, padding=padding)
+        what = _("{call} for x of shape {x} and weight of shape {w}").format(
+            call=call, x=x_shape, w=w_shape
+        )
+        if _same_as(got, want):
+            expect_tensor(got, want, what, atol=1e-4, rtol=1e-4)  # dtype and device
+            continue
+        for wrong, why in _conv_mistakes(x, w, b, stride, padding):
+            if _same_as(got, wrong):
+                raise Mismatch(_("{what}: {why}.").format(what=what, why=why))
+        if isinstance(got, torch.Tensor) and tuple(got.shape) != tuple(want.shape):
+            raise Mismatch(
+                _(
+                    "{what} has shape {got}, expected {want}: the batch size, then one channel "
+                    "per kernel, then along each side ⌊(n + 2·padding − k) / stride⌋ + 1 values"
+                ).format(what=what, got=tuple(got.shape), want=tuple(want.shape))
+            )
+        expect_tensor(got, want, what, atol=1e-4, rtol=1e-4)
+    return _(
+        "equal to F.conv2d for 6 cases: strides 1 to 3, padding 0 to 2, 1 to 3 channels in, "
+        "1 to 5 out, batches of 1 to 3, with and without a bias."
+    )
+
+
+# (x shape, window size k): windows that fit exactly, leftovers to drop, k from 1 to 4.
+_POOL_CASES = [
+    ((1, 1, 4, 6), 2),
+    ((2, 3, 6, 8), 2),
+    ((2, 2, 7, 5), 2),
+    ((1, 2, 9, 10), 3),
+    ((3, 1, 8, 6), 4),
+    ((1, 2, 3, 2), 1),
+]
+
+
+def _pool_mistakes(x, k, want):
+    """(what a typical mistake computes, what to say about it) for one case."""
+    n, c, height, width = x.shape
+    rows, cols = height // k, width // k
+    fitted = x[:, :, : rows * k, : cols * k]
+    return [
+        (
+            F.avg_pool2d(x, k),
+            _("it takes the mean of each window: max pooling keeps the largest value"),
+        ),
+        (
+            want.clamp(min=0),
+            _(
+                "it starts the maximum at 0, so a window of negative values gives 0: start from "
+                "the window's own values"
+            ),
+        ),
+        (
+            want.amax(dim=1, keepdim=True).expand_as(want),
+            _("it mixes the channels: pool each channel of each image on its own"),
+        ),
+        (
+            fitted.reshape(n, c, rows, cols, k, k).amax(dim=(4, 5)),
+            _(
+                "its windows are not k x k blocks of the image: a window is k consecutive rows "
+                "and k consecutive columns, so split the height into (H // k, k) and the width "
+                "into (W // k, k)"
+            ),
+        ),
+        (
+            F.max_pool2d(x, k, stride=1),
+            _("its windows overlap: neighbouring windows must lie k pixels apart, not 1"),
+        ),
+        (
+            F.max_pool2d(x, k, ceil_mode=True),
+            _(
+                "it keeps the rows or columns at the edge that do not fill a whole window: drop "
+                "them, as F.max_pool2d does"
+            ),
+        ),
+    ]
+
+
+@exercise(
+    "04.ex7",
+    hints=[
+        N_(
+            "each output value is the largest value of one k x k block of the input; the blocks "
+            "tile each channel without overlapping, and rows or columns that cannot fill a block "
+            "are left out."
+        ),
+        N_(
+            "cut x down to the largest multiple of k rows and columns, split the height into "
+            "(H // k, k) and the width into (W // k, k) with reshape, and take the maximum over "
+            "the two dimensions of size k."
+        ),
+        N_(
+            "x = x[:, :, : (H // k) * k, : (W // k) * k]; return "
+            "x.reshape(N, C, H // k, k, W // k, k).amax(dim=(3, 5))"
+        ),
+    ],
+)
+def _own_max_pool2d(answer):
+    generator = torch.Generator().manual_seed(7)
+    mode = _NoBuiltIn(_is_pooling, _("pooling"))
+    for shape, k in _POOL_CASES:
+        x = torch.randn(*shape, generator=generator)
+        want = F.max_pool2d(x, k)
+        got = _call_own(answer, mode, x, k)
+        what = _("max_pool2d(x, {k}) for x of shape {shape}").format(k=k, shape=shape)
+        if _same_as(got, want):
+            expect_tensor(got, want, what)  # dtype and device
+            continue
+        for wrong, why in _pool_mistakes(x, k, want):
+            if _same_as(got, wrong):
+                raise Mismatch(_("{what}: {why}.").format(what=what, why=why))
+        if isinstance(got, torch.Tensor) and tuple(got.shape) != tuple(want.shape):
+            raise Mismatch(
+                _(
+                    "{what} has shape {got}, expected {want}: windows of k x k, k apart, give "
+                    "H // k rows and W // k columns per channel"
+                ).format(what=what, got=tuple(got.shape), want=tuple(want.shape))
+            )
+        expect_tensor(got, want, what)
+    return _(
+        "equal to F.max_pool2d for 6 cases: windows of 1 to 4, leftover rows and columns "
+        "dropped, negative values."
+    )
