@@ -62,7 +62,7 @@ GOOD = (ROOT / "lessons.yml").read_text(encoding="utf-8")
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("minutes: 60", "minutes: sixty"), "lesson '01'.minutes: Input should be a valid integer"),
+        (("minutes: 80", "minutes: sixty"), "lesson '01'.minutes: Input should be a valid integer"),
         (('id: "02"', 'id: "2"'), "String should match pattern"),
         (('prerequisites: ["01"]', 'prerequisites: ["05"]'), "'05' is not an earlier lesson"),
         (("exercises: [ex1, ex2, ex3, ex4, ex5]", "exercises: [ex1, ex3]"), "numbered in order"),
@@ -75,7 +75,7 @@ GOOD = (ROOT / "lessons.yml").read_text(encoding="utf-8")
             "the key 'slug' appears twice (also on line",
         ),
         (
-            ("minutes: 60", "minutes: -1\n    colour: red"),
+            ("minutes: 80", "minutes: -1\n    colour: red"),
             "has 2 problems: lesson '01'.minutes: Input should be greater than 0; lesson '01'",
         ),
     ],
