@@ -285,8 +285,10 @@ def test_a_zh_workspace_with_a_lost_record_stays_zh_and_says_so(
 
     shutil.rmtree(root / "zh-CN")
     make_edition(root)
-    code, err = _cli(root, monkeypatch, capsys, "--update")
-    assert code == 0, err
+    monkeypatch.setenv("TORCHCOURSE_ROOT", str(root))
+    capsys.readouterr()
+    assert cli.main(["start", "--update"]) == 0
+    assert f"workspace/.torchcourse.json {words}: " in capsys.readouterr().out.splitlines()[0]
     assert workspace_language(workspace) == "zh_CN"
     assert json.loads(settings.read_text(encoding="utf-8")) == {"lang": "zh_CN"}
     nb = nbformat.read(ws(root, "02-beta"), as_version=4)
