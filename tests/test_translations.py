@@ -400,3 +400,21 @@ def test_update_into_a_read_only_locales_folder_is_one_line(tmp_path, monkeypatc
     with read_only(path.parent):
         assert main(["translate", "--update"]) == 1
     assert "cannot write locales/zh_CN/LC_MESSAGES/" in one_line(capsys.readouterr().err)
+
+
+def test_a_copy_left_by_a_killed_update_is_removed(tmp_path):
+    import subprocess
+    import sys
+
+    from torchcourse.translate import update_catalogs
+
+    root = _course_copy(tmp_path)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
+    left = catalog_file("zh_CN", DOMAIN, root / "locales").with_name(
+        f".{DOMAIN}.po.{dead}-0badcafe.tmp"
+    )
+    left.write_text("half a catalog")
+    update_catalogs(COURSE, root, "zh_CN")
+    assert not left.exists()

@@ -45,6 +45,7 @@ from torchcourse.i18n import (
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
 from torchcourse.setup_cell import is_setup_cell, setup_source
+from torchcourse.tmpfiles import remove_stale, tmp_path
 
 KEYWORDS = {"_": None, "N_": None}  # the gettext markers of torchcourse.i18n
 HEADER = """\
@@ -223,13 +224,14 @@ def write_catalog(catalog: Catalog, path: Path) -> None:
     write_po(buffer, catalog, width=100, omit_header=False, ignore_obsolete=True)
     text = buffer.getvalue()
     try:
+        remove_stale(path.parent, f".{path.name}.*.tmp")  # left by a killed update
         old = path.read_bytes() if path.is_file() else None
         if old is not None and (kept := GENERATED_BY.search(old)):
             text = GENERATED_BY.sub(lambda _match: kept[0], text, count=1)
         if text == old:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp = tmp_path(path)
         try:
             tmp.write_bytes(text)
             os.replace(tmp, path)

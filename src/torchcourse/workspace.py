@@ -313,8 +313,9 @@ def check_workspace(workspace: Path, root: Path) -> None:
 
 def clean_stale_copies(workspace: Path) -> None:
     """Delete the hidden temporary copies (.NN-slug.ipynb.*.tmp, images too) a killed update
-    left behind."""
+    left behind, and a half-written record of its language."""
     remove_stale(workspace, "*/.*.tmp")
+    remove_stale(workspace, ".*.tmp")
 
 
 def _cannot_write(workspace: Path, err: OSError) -> CourseError:
