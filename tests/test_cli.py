@@ -218,3 +218,55 @@ def test_verify_record_refreshes_the_readme_summary(monkeypatch, tmp_path, capsy
     text = (tmp_path / "README.md").read_text()
     assert "stale" not in text and "- Verified on CPU: chapters 01 of" in text
     assert "verification summary updated" in capsys.readouterr().out
+
+
+def test_verify_on_the_meta_device_says_it_cannot_run_notebooks(monkeypatch, capsys):
+    monkeypatch.setattr(verify, "run_nbval", _no_nbval)
+    assert cli.main(["verify", "--device", "meta", "01"]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert "meta is not a device that can run notebooks" in line
+    assert "accelerator" in line and "no usable accelerator" not in line
+
+
+def test_progress_names_a_workspace_that_is_a_file(tmp_path, monkeypatch, capsys):
+    from fake_course import make_course
+
+    make_course(tmp_path, [("01", "alpha", 1)])
+    (tmp_path / "workspace").write_text("my notes")
+    monkeypatch.setenv("TORCHCOURSE_ROOT", str(tmp_path))
+    assert cli.main(["progress"]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert f"{tmp_path / 'workspace'} is a file, not your workspace folder" in line
+
+
+def test_progress_names_a_missing_workspace_where_it_was_looked_for(tmp_path, monkeypatch, capsys):
+    from fake_course import make_course
+
+    make_course(tmp_path, [("01", "alpha", 1)])
+    monkeypatch.setenv("TORCHCOURSE_ROOT", str(tmp_path))
+    missing = tmp_path / "elsewhere" / "ws"
+    assert cli.main(["progress", "--workspace", str(missing)]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert f"there is no workspace {missing} yet" in line
+    assert f"torchcourse start --workspace {missing}" in line
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["progress", "--workspace", "/nonexistent/ws"], "还没有工作区 /nonexistent/ws"),
+        (["lab", "--no-browser"], "JupyterLab 的选项要写在 `--` 之后"),
+        (["verify", "--device", "meta", "01"], "meta 不是能运行笔记本的设备"),
+    ],
+)
+def test_messages_speak_chinese_with_the_variable(tmp_path, monkeypatch, capsys, argv, words):
+    from fake_course import make_course
+
+    from torchcourse import i18n
+
+    make_course(tmp_path, [("01", "alpha", 1)])
+    monkeypatch.setenv("TORCHCOURSE_ROOT", str(tmp_path))
+    monkeypatch.setenv(i18n.LANG_ENV, "zh_CN")
+    monkeypatch.setattr(verify, "run_nbval", _no_nbval)
+    assert cli.main(argv) == 1
+    assert words in one_line(capsys.readouterr().err)

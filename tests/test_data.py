@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from faults import read_only
+from faults import one_line, read_only
 
 from torchcourse import data
 from torchcourse.data import MNIST_FILES, DatasetError
@@ -234,3 +235,53 @@ def test_doctor_on_a_folder_that_is_not_a_course(tmp_path):
     assert f"TORCHCOURSE_ROOT={tmp_path} has no lessons.yml" in done.stdout
     assert re.search(r"^mnist +not checked: fix the course first$", done.stdout, re.MULTILINE)
     assert "SHA256SUMS" not in done.stdout
+
+
+def test_a_dataset_error_under_plain_python_is_one_line(tmp_path):
+    """`python -c` or a script: the same one line as in a notebook, not a traceback."""
+    code = (
+        "from pathlib import Path\n"
+        "from torchcourse.data import verify_mnist\n"
+        f"verify_mnist(Path({str(tmp_path)!r}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 1
+    line = one_line(done.stderr)
+    assert line.startswith("DatasetError: ") and "SHA256SUMS is missing" in line
+
+
+def test_other_errors_keep_their_traceback():
+    done = subprocess.run(
+        [sys.executable, "-c", "import torchcourse.data\nraise ValueError('mine')"],
+        capture_output=True,
+        text=True,
+    )
+    assert "Traceback" in done.stderr and "ValueError: mine" in done.stderr
+
+
+def test_a_full_disk_names_the_cache_and_says_it_is_full(course_copy, monkeypatch):
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(data, "_write_atomically", no_space)
+    cache = course_copy.parents[1] / "cache"
+    with pytest.raises(DatasetError) as caught:
+        data.prepare_mnist(cache)
+    message = str(caught.value)
+    assert "is full" in message and str(cache) in message
+    assert "None" not in message and "\n" not in message
+
+
+def test_half_written_files_of_a_killed_unpack_are_removed_at_once(course_copy):
+    """The writer of a temporary file is gone: no need to wait for it to grow old."""
+    cache = course_copy.parents[1] / "cache"
+    data.prepare_mnist(cache)
+    raw = cache / "MNIST" / "raw"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
+    left = raw / f".train-images-idx3-ubyte.{dead}-0badcafe.tmp"
+    left.write_bytes(b"half")
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(b"damaged")  # so the next load unpacks
+    data.prepare_mnist(cache)
+    assert not left.exists()

@@ -3,14 +3,19 @@ messages instead of hangs, and no process left behind."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing.forkserver
 import os
 import pickle
+import re
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+import types
 from pathlib import Path
 
 import pytest
@@ -19,6 +24,7 @@ import torch.distributed as dist
 
 from torchcourse import distributed
 from torchcourse.distributed import RankError, dumps, free_port, run_group, run_ranks
+from torchcourse.errors import CourseError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -152,8 +158,121 @@ def test_a_rank_whose_process_dies_is_named_with_how_it_ended(ending, words):
         os=os,
         signal=signal,
     )
-    with pytest.raises(RankError, match=f"rank 1's process crashed \\({words}\\)"):
+    with pytest.raises(RankError, match=f"rank 1's process ended \\({words}\\)") as caught:
         run_group(function, timeout=20)
+    assert "recv" not in str(caught.value), "nothing was received: say how it ended, no guess"
+
+
+def test_a_recv_that_gets_more_than_its_tensor_holds_is_named():
+    function = _notebook_function(
+        """
+        def mismatch():
+            if dist.get_rank() == 0:
+                dist.send(torch.ones(1000), 1)
+            else:
+                dist.recv(torch.ones(10), 0)
+        """,
+        "mismatch",
+    )
+    with pytest.raises(RankError, match="recv"):
+        run_group(function, timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        ({"world_size": 0}, "world_size must be a whole number of processes, 1 or more, not 0"),
+        ({"world_size": -1}, "not -1"),
+        ({"world_size": 2.0}, "not 2.0"),
+        ({"timeout": 0}, "timeout must be a positive number of seconds, not 0"),
+        ({"timeout": -5}, "not -5"),
+        ({"timeout": float("nan")}, "not nan"),
+    ],
+)
+def test_impossible_arguments_are_one_line_before_anything_starts(arguments, words):
+    with pytest.raises(CourseError, match=re.escape(words)) as caught:
+        run_ranks(os.getpid, **arguments)
+    assert "\n" not in str(caught.value)
+
+
+def test_attributes_named_like_unpicklable_notebook_globals_are_not_sent():
+    """IPython's globals hold `exit` and `quit` (which reach its sqlite history): a function
+    using `sys.exit` or `ns.exit` uses the attribute, not those globals."""
+    function = _notebook_function(
+        """
+        def uses_attributes():
+            ns = types.SimpleNamespace(exit=dist.get_rank())
+            return ns.exit, sys.exit.__name__
+        """,
+        "uses_attributes",
+        types=types,
+        sys=sys,
+        exit=threading.Lock(),  # cannot be pickled, like IPython's ExitAutocall
+        quit=threading.Lock(),
+    )
+    assert run_ranks(function) == [(0, "exit"), (1, "exit")]
+
+
+def _descendants(pid: int) -> set[int]:
+    """The live processes below pid (Linux: read from /proc); zombies count as ended."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parents[int(stat.parent.name)] = int(fields[1])
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent and child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_ranks_die_with_a_parent_killed_by_sigkill(tmp_path):
+    """What the out-of-memory killer or a crashed Jupyter does to a kernel running run_ranks:
+    the ranks, the forkserver and the resource tracker must not stay behind."""
+    script = tmp_path / "kernel.py"
+    script.write_text(
+        "import time\n"
+        "from torchcourse.distributed import run_ranks\n"
+        "def waits():\n"
+        "    print('running', flush=True)\n"
+        "    time.sleep(120)\n"
+        "run_ranks(waits, timeout=300)\n"
+    )
+    kernel = subprocess.Popen([sys.executable, str(script)], env=_env())
+    try:
+        deadline = time.monotonic() + 240
+        below: set[int] = set()
+        while time.monotonic() < deadline and len(below) < 4:  # 2 ranks, forkserver, tracker
+            time.sleep(0.5)
+            below = _descendants(kernel.pid)
+        assert len(below) >= 4, f"the ranks did not start: {below}"
+        time.sleep(1)
+        below = _descendants(kernel.pid)
+    finally:
+        kernel.kill()
+        kernel.wait()
+    time.sleep(5)
+    survivors = [pid for pid in below if _alive(pid)]
+    for pid in survivors:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    assert survivors == [], "processes outlived their parent by 5 s"
 
 
 def test_an_exception_reports_its_rank_type_and_message():

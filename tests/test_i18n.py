@@ -89,3 +89,42 @@ def test_the_notebook_s_metadata_chooses_in_jupyterlab(catalogs, monkeypatch, tm
     notebook.write_text(json.dumps({"metadata": {}, "cells": []}))
     Path(notebook).touch()
     assert language() == "en"
+
+
+# --- damaged catalogs: the learner still gets every message ---------------------------------
+
+
+def _damage(catalogs: Path, old: str, new: str) -> None:
+    path = catalogs / "zh_CN" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    i18n.translations.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "broken", ["结果的形状是 {gott}", "结果的形状是 {got", "结果的形状是 {got} }"]
+)
+def test_a_translation_with_broken_placeholders_stays_english_and_is_said_once(
+    catalogs, monkeypatch, capsys, broken
+):
+    monkeypatch.setenv(i18n.LANG_ENV, "zh_CN")
+    _damage(catalogs, "结果的形状是 {got}", broken)
+    shape = "the result has shape {got}"
+    assert _(shape).format(got=(2, 3)) == "the result has shape (2, 3)"
+    assert _("passed") == "通过", "the catalog's other messages are still used"
+    warning = capsys.readouterr().err
+    assert warning.count("\n") == 1 and "torchcourse.po line" in warning
+    _(shape)
+    assert capsys.readouterr().err == "", "said once"
+
+
+def test_a_catalog_with_bad_bytes_falls_back_to_english_alone(catalogs, monkeypatch, capsys):
+    monkeypatch.setenv(i18n.LANG_ENV, "zh_CN")
+    path = catalogs / "zh_CN" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
+    path.write_bytes(path.read_bytes().replace("通过".encode(), b"\xff\xfe\xfd"))
+    i18n.translations.cache_clear()
+    assert _("passed") == "passed"
+    assert _("Autograd") == "自动求导", "the lesson's catalog is still read"
+    warning = capsys.readouterr().err
+    assert warning.count("\n") == 1 and "torchcourse.po cannot be read" in warning
+    _("passed")
+    assert capsys.readouterr().err == ""

@@ -77,3 +77,33 @@ def test_the_readme_gives_both_forms_and_the_cpu_install():
     assert "### Install on Windows / macOS / Linux without a GPU" in readme
     assert "--index-url https://download.pytorch.org/whl/cpu" in readme
     assert "verified on cuda" not in readme.lower()
+
+
+def test_a_jupyterlab_option_before_the_dashes_says_where_it_goes(course, capsys):
+    root, launched = course
+    assert cli.main(["lab", "--no-browser"]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert "JupyterLab's options go after `--`" in line
+    assert "torchcourse lab -- --no-browser" in line and not launched
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jupyterlab") is None, reason="needs JupyterLab")
+def test_an_option_jupyterlab_refuses_is_one_line_before_anything_happens(course, capsys):
+    root, launched = course
+    assert cli.main(["lab", "--", "--bogus"]) == 1
+    line = one_line(capsys.readouterr().err)
+    assert "JupyterLab refuses --bogus" in line and "--help" in line
+    assert not launched and not (root / "workspace").exists()
+    assert cli.main(["lab", "--", "--port", "9999", "--no-browser"]) == 0
+    assert launched[-1][-3:] == ["--port", "9999", "--no-browser"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jupyterlab") is None, reason="needs JupyterLab")
+def test_jupyterlab_hears_the_language_variable_first(course, monkeypatch):
+    from test_cli_lang import make_edition
+
+    root, launched = course
+    make_edition(root)
+    monkeypatch.setenv("TORCHCOURSE_LANG", "en")
+    assert cli.main(["lab", "--lang", "zh-CN"]) == 0
+    assert os.environ["TORCHCOURSE_LANG"] == "en"

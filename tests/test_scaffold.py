@@ -210,3 +210,49 @@ def test_new_lesson_passes_the_course_tests_in_a_copy(tmp_path, monkeypatch, cap
     )  # fmt: skip
     assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-2000:]
     assert re.search(r"^\d+ passed, \d+ deselected in ", tested.stdout, re.MULTILINE), tested.stdout
+
+
+def test_ctrl_c_while_the_kernel_runs_says_stopped_and_undoes_everything(
+    skeleton, monkeypatch, capsys
+):
+    """nbclient may turn the KeyboardInterrupt into another error (an AssertionError in its
+    clean-up): what the learner did was press Ctrl-C."""
+    import signal
+
+    import torchcourse.student
+
+    def interrupted(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+        except KeyboardInterrupt:
+            raise AssertionError("the kernel client was interrupted") from None
+
+    monkeypatch.setattr(torchcourse.student, "execute", interrupted)
+    monkeypatch.setenv("TORCHCOURSE_ROOT", str(skeleton))
+    before = _files(skeleton)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+    try:
+        assert cli.main(["new", f"{NEXT}-topic", "Topic"]) == 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert capsys.readouterr().err == "torchcourse new: stopped (Ctrl-C).\n"
+    assert _files(skeleton) == before
+    assert sorted(p.name for p in skeleton.iterdir()) == [
+        "README.md",
+        "lessons.yml",
+        "src",
+        "tests",
+    ]
+
+
+def test_the_examples_name_a_free_lesson_id(skeleton, capsys):
+    ids = {lesson.id for lesson in COURSE.lessons}
+    for name in ("topic", f"{NEXT}-{'a' * 41}"):
+        with pytest.raises(CourseError) as caught:
+            new_lesson(name, "Topic", root=skeleton)
+        example = re.search(r"e\.g\. (\d\d)-", str(caught.value))
+        assert example and example[1] not in ids, str(caught.value)
+    with pytest.raises(SystemExit):
+        cli.main(["new", "--help"])
+    example = re.search(r"e\.g\. (\d\d)-", " ".join(capsys.readouterr().out.split()))
+    assert example and example[1] not in ids

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from faults import one_line, read_only
 from notebook_facts import ignored
 from test_sanitize import sanitize
 
-from torchcourse.i18n import DOMAIN
+from torchcourse.i18n import DOMAIN, placeholder_problem
 from torchcourse.manifest import load_course
 from torchcourse.setup_cell import is_setup_cell, setup_source
 from torchcourse.student import sources_digest, student_version
@@ -80,24 +81,52 @@ def test_every_entry_is_translated_and_none_is_fuzzy(language, domain):
     )
 
 
+def kept_apart(english: str, translated: str) -> list[str]:
+    """What a translation changes that must stay as in English: code spans (and their
+    backticks: an unclosed span), link targets, math, {fields} (and the braces' syntax)."""
+    found = []
+    for name, pattern in (
+        ("code spans", CODE_SPAN),
+        ("link targets", LINK_TARGET),
+        ("math", MATH),
+        ("placeholders", FIELD),
+    ):
+        want = sorted(_spaced(m.group(0)) for m in pattern.finditer(english))
+        have = sorted(_spaced(m.group(0)) for m in pattern.finditer(translated))
+        if want != have:
+            found.append(f"the {name}: English {want}, translation {have}")
+    if problem := placeholder_problem(english, translated):
+        found.append(problem)
+    if english.count("`") != translated.count("`"):
+        found.append("the number of backticks (an unclosed code span?)")
+    return found
+
+
 @pytest.mark.parametrize(("language", "domain"), CASES)
 def test_translations_keep_code_links_math_and_placeholders(language, domain):
     """What must not be translated survives: code spans, link targets, math, {fields}."""
     for message in _entries(language, domain):
-        if not message.string:
-            continue
-        for name, pattern in (
-            ("code spans", CODE_SPAN),
-            ("link targets", LINK_TARGET),
-            ("math", MATH),
-            ("placeholders", FIELD),
-        ):
-            english = sorted(_spaced(m.group(0)) for m in pattern.finditer(message.id))
-            translated = sorted(_spaced(m.group(0)) for m in pattern.finditer(message.string))
-            assert english == translated, (
-                f"{language}/{domain}.po changes the {name} of {message.id[:70]!r}:\n"
-                f"  English:     {english}\n  translation: {translated}"
+        if message.string:
+            changed = kept_apart(message.id, message.string)
+            assert not changed, (
+                f"{language}/{domain}.po line {message.lineno} changes {changed} of "
+                f"{message.id[:70]!r}"
             )
+
+
+@pytest.mark.parametrize(
+    ("english", "translated"),
+    [
+        ("cannot read {path}", "无法读取 {pth}"),
+        ("cannot read {path}", "无法读取 {path"),
+        ("cannot read {path}", "无法读取 {path} }"),
+        ("run `a` then `b`", "先运行 `a` 再运行 `b` `"),
+        ("run `a` then `b`", "先运行 `a` 再运行 `b"),
+    ],
+)
+def test_the_completeness_check_sees_broken_placeholders_and_code_spans(english, translated):
+    assert kept_apart(english, translated)
+    assert not kept_apart(english, english)
 
 
 def _spaced(text: str) -> str:
@@ -277,3 +306,115 @@ def test_update_marks_a_changed_cell_fuzzy_adds_new_ones_and_drops_old_ones(tmp_
     assert catalog["A brand new cell."].string == ""
     assert catalog.get(removed.source) is None, "a removed cell leaves the catalog"
     assert "被删掉的" not in path.read_text(encoding="utf-8")
+
+
+# --- damaged catalogs are refused by the commands, in one line -------------------------------
+
+
+def _course_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    for rel in ("lessons.yml", "site/templates", "locales", *(x.solution for x in LESSONS)):
+        target = tmp_path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if (ROOT / rel).is_dir() else shutil.copy)(ROOT / rel, target)
+    return tmp_path
+
+
+def test_update_leaves_the_babel_version_of_every_catalog_alone(tmp_path, monkeypatch):
+    from torchcourse import translate
+
+    root = _course_copy(tmp_path)
+    path = catalog_file("zh_CN", LESSONS[0].name, root / "locales")
+    text = path.read_text(encoding="utf-8")
+    assert '"Generated-By: Babel ' in text
+    text = re.sub(r'"Generated-By: Babel [^"]*"', r'"Generated-By: Babel 0.9.6\\n"', text)
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(translate, "__version__", "0.2.0")  # the catalogs' own version
+    translate.update_catalogs(COURSE, root, "zh_CN")
+    assert path.read_text(encoding="utf-8") == text, "an unchanged catalog is not rewritten"
+
+
+def _broken_catalog(root: Path, damage: str) -> Path:
+    path = catalog_file("zh_CN", DOMAIN, root / "locales")
+    data = path.read_bytes()
+    if damage == "bad bytes":
+        data = data[:4000] + b"\xff" + data[4000:]
+    elif damage == "cut off":
+        data = data[: data.index(b'msgstr "', len(data) // 2) + 12]
+    else:
+        catalog = read_catalog(path, "zh_CN")
+        entry = next(m for m in catalog if m.id and "{path}" in m.id and m.string)
+        broken = entry.string.replace("{path}", "{pth}" if damage == "placeholder" else "{path", 1)
+        data = data.replace(_po_string(entry.string), _po_string(broken), 1)
+        assert data != path.read_bytes()
+    path.write_bytes(data)
+    return path
+
+
+def _po_string(text: str) -> bytes:
+    """How a short msgstr's first line looks in the file (enough to find and replace it)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').split("\n")[0][:30].encode()
+
+
+@pytest.mark.parametrize("damage", ["bad bytes", "cut off", "placeholder", "unclosed brace"])
+def test_update_refuses_a_damaged_catalog_in_one_line_naming_file_and_line(
+    tmp_path, monkeypatch, capsys, damage
+):
+    from torchcourse.cli import main
+
+    root = _course_copy(tmp_path)
+    path = _broken_catalog(root, damage)
+    before = path.read_bytes()
+    monkeypatch.setenv("TORCHCOURSE_ROOT", str(root))
+    assert main(["translate", "--update"]) == 1
+    out = capsys.readouterr()
+    line = one_line(out.err)
+    assert re.search(r"locales/zh_CN/LC_MESSAGES/torchcourse\.po line \d+: ", line), line
+    assert "translated" not in out.out
+    assert path.read_bytes() == before, "a damaged catalog is never rewritten"
+
+
+def test_build_refuses_a_damaged_lesson_catalog(tmp_path):
+    from torchcourse.translate import CatalogError
+
+    root = _course_copy(tmp_path)
+    lesson = LESSONS[1]
+    path = catalog_file("zh_CN", lesson.name, root / "locales")
+    path.write_bytes(path.read_bytes()[:-200])
+    with pytest.raises(CatalogError, match=rf"{lesson.name}\.po line \d+: "):
+        translated_notebook(lesson, COURSE, root, "zh_CN")
+
+
+def test_update_into_a_read_only_locales_folder_is_one_line(tmp_path, monkeypatch, capsys):
+    from torchcourse.cli import main
+
+    root = _course_copy(tmp_path)
+    path = catalog_file("zh_CN", DOMAIN, root / "locales")
+    catalog = read_catalog(path, "zh_CN")
+    catalog.delete(next(m.id for m in catalog if m.id))  # so the update has something to write
+    from torchcourse.translate import write_catalog
+
+    write_catalog(catalog, path)
+    monkeypatch.setenv("TORCHCOURSE_ROOT", str(root))
+    with read_only(path.parent):
+        assert main(["translate", "--update"]) == 1
+    assert "cannot write locales/zh_CN/LC_MESSAGES/" in one_line(capsys.readouterr().err)
+
+
+def test_a_copy_left_by_a_killed_update_is_removed(tmp_path):
+    import subprocess
+    import sys
+
+    from torchcourse.translate import update_catalogs
+
+    root = _course_copy(tmp_path)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
+    left = catalog_file("zh_CN", DOMAIN, root / "locales").with_name(
+        f".{DOMAIN}.po.{dead}-0badcafe.tmp"
+    )
+    left.write_text("half a catalog")
+    update_catalogs(COURSE, root, "zh_CN")
+    assert not left.exists()

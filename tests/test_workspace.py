@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import json
 import os
+import shutil
+import subprocess
+import sys
 import time
 
 import nbformat
@@ -12,8 +17,9 @@ from faults import one_line, read_only
 
 from torchcourse import cli
 from torchcourse.errors import CourseError
+from torchcourse.i18n import LANG_ENV
 from torchcourse.manifest import load_course
-from torchcourse.workspace import is_untouched, start
+from torchcourse.workspace import SETTINGS, is_untouched, start, workspace_language
 
 LESSONS = [("01", "alpha", 1), ("02", "beta", 1), ("03", "gamma", 1)]
 
@@ -243,3 +249,110 @@ def test_temporary_copies_left_by_a_killed_update_are_removed(root):
     run(root, update=True)
     assert not stale.exists(), "a copy a killed update left behind is cleaned up"
     assert fresh.exists(), "a copy another update may be writing right now is left alone"
+
+
+# --- round 2: the workspace's language, full disks, broken sources, left-overs ---------------
+
+
+def _zh_workspace(root, monkeypatch):
+    from test_cli_lang import make_edition
+
+    make_edition(root)
+    monkeypatch.delenv(LANG_ENV, raising=False)
+    start(load_course(root / "lessons.yml"), root=root, language="zh-CN")
+    return root / "workspace"
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        ("deleted", "is missing"),
+        ("{not json", "is damaged"),
+        ('{"lang": "xx"}', "names 'xx', which is no edition of the course"),
+    ],
+)
+def test_a_zh_workspace_with_a_lost_record_stays_zh_and_says_so(
+    root, monkeypatch, capsys, damage, words
+):
+    workspace = _zh_workspace(root, monkeypatch)
+    settings = workspace / SETTINGS
+    if damage == "deleted":
+        settings.unlink()
+    else:
+        settings.write_text(damage, encoding="utf-8")
+    publish(root, "02", "beta", 1, version="2")
+    from test_cli_lang import make_edition
+
+    shutil.rmtree(root / "zh-CN")
+    make_edition(root)
+    monkeypatch.setenv("TORCHCOURSE_ROOT", str(root))
+    capsys.readouterr()
+    assert cli.main(["start", "--update"]) == 0
+    assert f"workspace/.torchcourse.json {words}: " in capsys.readouterr().out.splitlines()[0]
+    assert workspace_language(workspace) == "zh_CN"
+    assert json.loads(settings.read_text(encoding="utf-8")) == {"lang": "zh_CN"}
+    nb = nbformat.read(ws(root, "02-beta"), as_version=4)
+    assert nb.metadata["torchcourse"]["lang"] == "zh_CN", "never silently English"
+
+
+def test_the_lost_record_is_said_in_one_line(root, monkeypatch, capsys):
+    workspace = _zh_workspace(root, monkeypatch)
+    (workspace / SETTINGS).write_text("{not json", encoding="utf-8")
+    capsys.readouterr()
+    assert start(load_course(root / "lessons.yml"), update=True, root=root) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == (
+        "workspace/.torchcourse.json is damaged: your notebooks are the zh-CN edition, so the "
+        "workspace stays zh-CN (recorded again)."
+    )
+
+
+def test_the_language_variable_comes_before_the_workspace_s(root, monkeypatch, capsys):
+    from torchcourse.progress import progress
+
+    _zh_workspace(root, monkeypatch)
+    course = load_course(root / "lessons.yml")
+    monkeypatch.setenv(LANG_ENV, "en")
+    capsys.readouterr()
+    assert progress(course, root=root) == 0
+    out = capsys.readouterr().out
+    assert "Checking 3 chapter(s) in workspace/" in out and "Chapter" in out
+    monkeypatch.delenv(LANG_ENV)
+    assert progress(course, root=root) == 0
+    assert "Checking" not in capsys.readouterr().out, "without it, the workspace's language"
+
+
+def test_a_full_disk_says_so_and_names_the_workspace(root, monkeypatch, capsys):
+    def no_space(source, target, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(shutil, "copyfile", no_space)
+    code, err = _cli(root, monkeypatch, capsys)
+    line = one_line(err)
+    assert code == 1 and "is full" in line and str(root / "workspace") in line
+    assert "None" not in line and "chapters" not in line
+
+
+def test_a_fresh_start_refuses_a_broken_chapter_notebook(root, monkeypatch, capsys):
+    chapter(root, "02-beta").write_text('{"cells": [', encoding="utf-8")
+    code, err = _cli(root, monkeypatch, capsys)
+    assert code == 1
+    assert "chapters/02-beta/02-beta.ipynb does not parse as a notebook" in one_line(err)
+    assert not ws(root, "02-beta").exists()
+
+
+def test_copies_a_killed_update_left_are_removed_at_once(root):
+    """Their writer is gone (its process id is in the name): no need to wait for them to age."""
+    run(root)
+    folder = root / "workspace" / "01-alpha"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
+    left = [folder / f".01-alpha.ipynb.{dead}-0badcafe.tmp", folder / f".fig.png.{dead}-1.tmp"]
+    for path in left:
+        path.write_text("half a file")
+    running = folder / f".01-alpha.ipynb.{os.getppid()}-2.tmp"  # a writer that still runs
+    running.write_text("being written")
+    run(root, update=True)
+    assert [p.exists() for p in left] == [False, False]
+    assert running.exists()

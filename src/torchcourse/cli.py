@@ -215,7 +215,7 @@ def parser() -> argparse.ArgumentParser:
     translate.set_defaults(run=_translate)
 
     new = sub.add_parser("new", help='scaffold a lesson: new NN-slug "Title"')
-    new.add_argument("name", metavar="NN-slug", help="e.g. 08-transfer-learning")
+    new.add_argument("name", metavar="NN-slug", help="e.g. 99-transfer-learning (a free id)")
     new.add_argument("title", help='e.g. "Transfer learning"')
     new.add_argument(
         "--prerequisites", nargs="*", metavar="ID", help="lesson ids; default: the last lesson"
@@ -226,7 +226,19 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a sub-command; a CourseError becomes one line on stderr and exit status 1."""
-    args = parser().parse_args(argv)
+    top = parser()
+    args, unknown = top.parse_known_args(argv)
+    if unknown and args.command == "lab":
+        print(
+            _(
+                "torchcourse lab: {args} is not an option of lab: JupyterLab's options go after "
+                "`--`, e.g. `torchcourse lab -- {args}`."
+            ).format(args=" ".join(unknown)),
+            file=sys.stderr,
+        )
+        return 1
+    if unknown:
+        top.error("unrecognized arguments: " + " ".join(unknown))
     try:
         return args.run(args)
     except CourseError as err:

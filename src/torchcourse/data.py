@@ -9,18 +9,18 @@ every load re-checks both, and unpacks again when a file no longer matches.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import hashlib
 import json
 import os
 import re
-import secrets
-import time
 from pathlib import Path
 
 from torchcourse.errors import CourseError
 from torchcourse.i18n import N_, _
 from torchcourse.paths import CACHE_ENV, cache_dir, find_course_root
+from torchcourse.tmpfiles import remove_stale, tmp_path
 
 MNIST_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -33,7 +33,6 @@ RESTORE = N_("restore it with `git checkout -- datasets/mnist` (or copy it from 
 REINSTALL = N_("reinstall the course package (`pip install --force-reinstall --no-deps` it)")
 STAMP = ".unpacked.json"  # {"source": {gz name: sha256}, "files": {name: {size, sha256}}}
 _SUM_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *]?(\S+)$")
-STALE_SECONDS = 600
 
 
 class DatasetError(CourseError):
@@ -139,7 +138,7 @@ def _write_atomically(target: Path, chunks) -> dict:
     The file gets the usual permissions (0666 less the umask), so a shared cache stays
     readable by its other users; a reader never sees half a file.
     """
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    tmp = tmp_path(target)
     digest, size = hashlib.sha256(), 0
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -175,17 +174,9 @@ def _unpacked_ok(raw: Path, sums: dict[str, str]) -> bool:
     return True
 
 
-def _clean_stale(raw: Path) -> None:
-    now = time.time()
-    for tmp in raw.glob(".*.tmp"):
-        with contextlib.suppress(OSError):
-            if now - tmp.stat().st_mtime > STALE_SECONDS:
-                tmp.unlink()
-
-
 def _unpack_all(folder: Path, raw: Path, sums: dict[str, str]) -> None:
     raw.mkdir(parents=True, exist_ok=True)
-    _clean_stale(raw)
+    remove_stale(raw, ".*.tmp")  # half-written files of a killed unpack
     files = {
         name: _write_atomically(raw / name.removesuffix(".gz"), _gunzipped(folder / name))
         for name in MNIST_FILES
@@ -196,13 +187,21 @@ def _unpack_all(folder: Path, raw: Path, sums: dict[str, str]) -> None:
 
 def _cache_error(root: Path, err: OSError) -> DatasetError:
     where = f"{CACHE_ENV}={root}" if os.environ.get(CACHE_ENV) else str(root)
+    if err.errno == errno.ENOSPC:
+        problem = _("the disk holding {where} is full").format(where=where)
+        return DatasetError(
+            _(
+                "{problem}: free some space, or set {variable} to a folder on another disk "
+                "(MNIST needs about 55 MB unpacked)."
+            ).format(problem=problem, variable=CACHE_ENV)
+        )
     if isinstance(err, (NotADirectoryError, FileExistsError)):
         problem = _("{where} is not a folder (a file is in the way: {path})").format(
             where=where, path=err.filename
         )
     else:
-        problem = _("cannot unpack MNIST into {where} ({reason}: {path})").format(
-            where=where, reason=err.strerror, path=err.filename
+        problem = _("cannot unpack MNIST into {where} ({reason})").format(
+            where=where, reason=err.strerror or type(err).__name__
         )
     return DatasetError(
         _(

@@ -5,7 +5,9 @@ group (the rendezvous store sits on a free port that rank 0 picks, so runs never
 `fn(*args)` in each, and returns the list of results in rank order. It works for functions
 defined in a notebook: those are sent by value (their code and the globals they use), because
 a new process cannot import them by name. What a rank prints is shown afterwards, prefixed with
-its rank. Nothing outlives a call: every process is waited for, or killed after a deadline.
+its rank. Nothing outlives a call: every process is waited for, or killed after a deadline,
+and a rank ends by itself when its parent dies, whatever killed the parent (a lifeline pipe the
+parent alone holds: when it closes, the rank exits).
 
 While the ranks run, the parent follows every collective and point-to-point call they make, so
 a rank that skips a collective gives a clear message ("rank 1 never joined the all_reduce")
@@ -16,11 +18,13 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dis
 import functools
 import importlib
 import io
 import itertools
 import marshal
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -99,8 +103,19 @@ def _importable(fn: types.FunctionType) -> bool:
     return found is fn
 
 
+GLOBAL_OPS = {
+    "LOAD_GLOBAL",
+    "STORE_GLOBAL",
+    "DELETE_GLOBAL",
+    "LOAD_NAME",
+    "LOAD_FROM_DICT_OR_GLOBALS",
+}
+
+
 def _global_names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
+    """The global names code (and the functions and classes inside it) reads or writes; not
+    attribute names such as the `exit` of `sys.exit`, which a notebook's globals may also hold."""
+    names = {op.argval for op in dis.get_instructions(code) if op.opname in GLOBAL_OPS}
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             names |= _global_names(const)
@@ -277,8 +292,23 @@ def _join_group(rank: int, world_size: int, conn, timeout: timedelta) -> None:
     dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=timeout)
 
 
-def _rank_main(rank: int, world_size: int, conn, payload: bytes, timeout_s: float) -> None:
+def _die_with_parent(lifeline) -> None:
+    """End this process as soon as the parent's end of the lifeline closes: the parent died
+    (killed, out of memory, a crashed kernel) and nobody will ever collect this rank."""
+
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            lifeline.recv_bytes()  # the parent never writes: this returns when it dies
+        os._exit(1)
+
+    threading.Thread(target=watch, name="torchcourse-lifeline", daemon=True).start()
+
+
+def _rank_main(
+    rank: int, world_size: int, conn, lifeline, payload: bytes, timeout_s: float
+) -> None:
     """One rank: join the group, run the function, report, wait for the parent's go to exit."""
+    _die_with_parent(lifeline)
     _silence_output_fds()
     _no_core_dumps()
     torch.set_num_threads(1)
@@ -387,11 +417,12 @@ class _Group:
         self.ranks: list[_Rank] = []
         self.problem: RankError | None = None
         context = _context()
+        lifeline, self.lifeline = context.Pipe(duplex=False)  # the ranks read, we hold the end
         for rank in range(world_size):
             parent_end, child_end = context.Pipe()
             process = context.Process(
                 target=_rank_main,
-                args=(rank, world_size, child_end, payload, timeout),
+                args=(rank, world_size, child_end, lifeline, payload, timeout),
                 daemon=True,
                 name=f"torchcourse-rank-{rank}",
             )
@@ -399,6 +430,7 @@ class _Group:
                 process.start()
             child_end.close()
             self.ranks.append(_Rank(rank, process, parent_end))
+        lifeline.close()
 
     def follow(self) -> None:
         deadline = time.monotonic() + self.timeout
@@ -529,11 +561,20 @@ class _Group:
             if code is not None and code < 0 and -code in signal.valid_signals()
             else _("exit code {code}").format(code=code)
         )
+        if "recv" in (rank.waiting or ""):  # recv, irecv, or the wait of an irecv
+            return RankError(
+                _(
+                    "rank {rank}'s process crashed ({how}) in {call}. With gloo this happens "
+                    "when a recv gets more data than its tensor holds: every recv needs a tensor "
+                    "of the size of the matching send"
+                ).format(rank=rank.rank, how=how, call=rank.waiting),
+                rank.rank,
+            )
         return RankError(
             _(
-                "rank {rank}'s process crashed ({how}). With gloo this happens when a recv gets "
-                "more data than its tensor holds: every recv needs a tensor of the size of the "
-                "matching send"
+                "rank {rank}'s process ended ({how}) before its function returned: something "
+                "in it exited the process (os._exit, a crash in a library), or it was killed "
+                "(out of memory?)"
             ).format(rank=rank.rank, how=how),
             rank.rank,
         )
@@ -586,6 +627,7 @@ class _Group:
             r.process.join()
             r.process.close()
             r.conn.close()
+        self.lifeline.close()
 
     def diagnosis(self) -> RankError | None:
         if self.problem is not None:
@@ -604,6 +646,25 @@ class _Group:
         return None
 
 
+def _check_arguments(world_size: object, timeout: object) -> None:
+    """A CourseError (one line) for a world_size or timeout that cannot work."""
+    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
+        raise CourseError(
+            _(
+                "world_size must be a whole number of processes, 1 or more, not {value}: e.g. "
+                "run_ranks(fn, world_size=2)"
+            ).format(value=repr(world_size))
+        )
+    number = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+    if not (number and math.isfinite(timeout) and timeout > 0):
+        raise CourseError(
+            _(
+                "timeout must be a positive number of seconds, not {value}: e.g. "
+                "run_ranks(fn, timeout=60)"
+            ).format(value=repr(timeout))
+        )
+
+
 @dataclass
 class Outcome:
     """Per rank: what it returned and printed, its collective calls, tensor elements sent."""
@@ -620,6 +681,7 @@ def run_group(fn, *args, world_size: int = 2, timeout: float = 60.0) -> Outcome:
     Raises RankError when a rank raised, the ranks deadlocked or the deadline passed; every
     process has ended by the time this returns or raises.
     """
+    _check_arguments(world_size, timeout)
     try:
         payload = dumps((fn, args))
     except (pickle.PicklingError, TypeError, AttributeError) as err:

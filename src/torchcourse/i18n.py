@@ -8,6 +8,10 @@ catalog holds the whole sentence.
 The language is, in order: $TORCHCOURSE_LANG; the `torchcourse.lang` metadata of the notebook
 this kernel runs (JupyterLab and VS Code say which notebook that is); English. A message
 missing from the catalog, or whose translation is marked fuzzy, stays English.
+
+A damaged catalog never breaks a message: a translation whose placeholders differ from the
+English ones stays English, a catalog that cannot be read is skipped, and each problem is said
+once, in one line on stderr.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import string
+import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -24,6 +30,7 @@ SOURCE_LANGUAGE = "en"
 LANGUAGES = {"en": "English", "zh_CN": "简体中文"}  # gettext code -> name in that language
 DOMAIN = "torchcourse"  # the catalog of the package's own messages
 _forced: list[str] = []  # set by use_language, innermost last
+_problems: list[tuple[str, dict]] = []  # (message, fields) found while loading, not said yet
 
 
 def normalize(code: str) -> str | None:
@@ -45,10 +52,41 @@ def locales_dir() -> Path:
     return packaged if packaged.is_dir() else here.parents[1] / "locales"
 
 
+def fields(text: str) -> set[str] | None:
+    """The names of text's str.format fields ({path}, {seconds:.0f} -> path, seconds); None when
+    text is not a valid format string (an unclosed { or a lone })."""
+    try:
+        return {name for _text, name, _spec, _conv in string.Formatter().parse(text) if name}
+    except ValueError:
+        return None
+
+
+def placeholder_problem(english: str, translated: str) -> str | None:
+    """Why translated cannot stand for english in `.format(...)`; None when it can (or when
+    english is no format string, such as a markdown cell)."""
+    want = fields(english)
+    if want is None:
+        return None
+    have = fields(translated)
+    if have is None:
+        return N_("the translation has an unclosed {{ or a lone }}")
+    if have != want:
+        return N_("the translation's placeholders {have} differ from the English {want}")
+    return None
+
+
+def _shown(path: Path) -> str:
+    parts = path.parts
+    return "/".join(parts[-4:]) if len(parts) >= 4 else str(path)
+
+
 @cache
 def translations(language: str) -> dict[str, str]:
     """{English: translation} from all of the language's catalogs (the package's own and the
-    lessons'), for the entries that are translated and not fuzzy."""
+    lessons'), for the entries that are translated and not fuzzy.
+
+    A catalog that cannot be read, and a translation whose placeholders do not match the
+    English, are left out (those messages stay English); the problem is said once."""
     folder = locales_dir() / language / "LC_MESSAGES"
     if language == SOURCE_LANGUAGE or not folder.is_dir():
         return {}
@@ -56,13 +94,48 @@ def translations(language: str) -> dict[str, str]:
 
     found: dict[str, str] = {}
     for path in sorted(folder.glob("*.po")):
-        with path.open("rb") as handle:
-            catalog = read_po(handle, locale=language)
+        try:
+            with path.open("rb") as handle:
+                catalog = read_po(handle, locale=language)
+        except Exception as err:  # bad bytes, a broken header: this catalog stays English
+            _problems.append(
+                (
+                    N_("{path} cannot be read ({error}): its messages are shown in English"),
+                    {"path": _shown(path), "error": " ".join(str(err).split())[:100]},
+                )
+            )
+            continue
         for message in catalog:
             if message.id and isinstance(message.string, str) and message.string:
-                if not message.fuzzy:
-                    found[message.id] = message.string
+                if message.fuzzy:
+                    continue
+                problem = placeholder_problem(message.id, message.string)
+                if problem is not None:
+                    _problems.append(
+                        (
+                            N_("{path} line {line}: {problem}: shown in English"),
+                            {
+                                "path": _shown(path),
+                                "line": message.lineno,
+                                "problem": problem,
+                                "have": sorted(fields(message.string) or ()),
+                                "want": sorted(fields(message.id) or ()),
+                            },
+                        )
+                    )
+                    continue
+                found[message.id] = message.string
     return found
+
+
+def _say_problems(table: dict[str, str]) -> None:
+    """Print the catalog problems found while loading, once each, in one line each."""
+    while _problems:
+        message, values = _problems.pop(0)
+        if "problem" in values:
+            values = {**values, "problem": table.get(values["problem"], values["problem"])}
+            values["problem"] = values["problem"].format(**values)
+        print("torchcourse: " + table.get(message, message).format(**values), file=sys.stderr)
 
 
 def _running_notebook() -> Path | None:
@@ -116,7 +189,10 @@ def language() -> str:
 
 def _(message: str) -> str:
     """The message in the learner's language (English when it has no translation)."""
-    return translations(language()).get(message, message)
+    table = translations(language())
+    if _problems:
+        _say_problems(table)
+    return table.get(message, message)
 
 
 def N_(message: str) -> str:  # noqa: N802 (gettext's name for a marker)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from torchcourse.errors import CourseError
-from torchcourse.i18n import LANG_ENV, SOURCE_LANGUAGE, _
+from torchcourse.i18n import LANG_ENV, SOURCE_LANGUAGE, _, normalize
 from torchcourse.manifest import Course
 from torchcourse.paths import course_root
 from torchcourse.workspace import start, workspace_dir, workspace_language
@@ -28,6 +28,31 @@ def jupyter_command(workspace: Path, extra: list[str]) -> list[str]:
     if is_root() and "--allow-root" not in extra:
         command.append("--allow-root")
     return command + extra
+
+
+def check_jupyter_args(extra: list[str]) -> None:
+    """A CourseError (one line) when JupyterLab would refuse its options: it parses them the
+    way JupyterLab will, instead of printing its whole usage text."""
+    import contextlib
+    import io
+
+    from jupyterlab.labapp import LabApp
+
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+            LabApp().parse_command_line(extra)
+    except SystemExit as done:
+        if done.code in (0, None):  # --help, --version: JupyterLab answers them itself
+            return
+        lines = said.getvalue().strip().splitlines()
+        reason = lines[-1].split("error: ", 1)[-1] if lines else ""
+        raise CourseError(
+            _(
+                "JupyterLab refuses {args} ({reason}): see `python -m jupyterlab --help` for "
+                "its options."
+            ).format(args=" ".join(extra), reason=reason)
+        ) from None
 
 
 def launch(command: list[str]) -> int:
@@ -59,10 +84,11 @@ def lab(
                 "notebooks in your own Jupyter)."
             )
         )
+    check_jupyter_args(extra or [])
     root = course_root()
     workspace = workspace or workspace_dir(root)
     start(course, update=True, root=root, workspace=workspace, language=language)
     chosen = workspace_language(workspace) or SOURCE_LANGUAGE
-    if chosen != SOURCE_LANGUAGE:
-        os.environ[LANG_ENV] = chosen
+    if chosen != SOURCE_LANGUAGE and not normalize(os.environ.get(LANG_ENV, "")):
+        os.environ[LANG_ENV] = chosen  # $TORCHCOURSE_LANG, when set, comes first
     return launch(jupyter_command(workspace, extra or []))

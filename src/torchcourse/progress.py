@@ -31,7 +31,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from torchcourse.checks.core import FAILED, NOT_ATTEMPTED, PASSED
 from torchcourse.errors import CourseError
-from torchcourse.i18n import LANG_ENV, SOURCE_LANGUAGE, _, translations, use_language
+from torchcourse.i18n import LANG_ENV, SOURCE_LANGUAGE, _, normalize, translations, use_language
 from torchcourse.i18n import language as language_now
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
@@ -374,14 +374,24 @@ def progress(
     timeout = valid_timeout(timeout)
     root = root or course_root()
     workspace = workspace or workspace_dir(root)
+    if workspace.exists() and not workspace.is_dir():
+        raise CourseError(
+            _(
+                "{path} is a file, not your workspace folder: move it away, or name the folder "
+                "with --workspace DIR."
+            ).format(path=workspace)
+        )
     if not workspace.is_dir():
         raise CourseError(
-            _("there is no {folder}/ in {root} yet: run `torchcourse start`.").format(
-                folder=workspace.name, root=root
+            _("there is no workspace {path} yet: run `torchcourse start{option}` first.").format(
+                path=workspace,
+                option="" if workspace == workspace_dir(root) else f" --workspace {workspace}",
             )
         )
     lessons = [course.lesson(k) for k in keys] if keys else course.lessons
-    language = workspace_language(workspace) or language_now()
+    # $TORCHCOURSE_LANG first, as everywhere; then the workspace's language
+    language = normalize(os.environ.get(LANG_ENV, "")) or workspace_language(workspace)
+    language = language or language_now()
     with use_language(language), _kernels_speak(language):
         print(
             _("Checking {count} chapter(s) in {folder}/ ...").format(

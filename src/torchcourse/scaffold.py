@@ -14,6 +14,8 @@ import json
 import os
 import re
 import shutil
+import signal
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from pydantic import ValidationError
 
 from torchcourse.errors import CourseError
+from torchcourse.i18n import _
 from torchcourse.manifest import MANIFEST, Course, Lesson, load_course
 from torchcourse.paths import course_root
 from torchcourse.setup_cell import sync_setup_cell
@@ -72,20 +75,25 @@ def _template(name: str, values: dict[str, str]) -> str:
 def _check_inputs(
     name: str, title: str, prerequisites: list[str] | None, course: Course, root: Path
 ) -> tuple[str, str, list[str]]:
+    ids = [lesson.id for lesson in course.lessons]
+    following = f"{int(ids[-1]) + 1:02d}" if int(ids[-1]) < 99 else None
+    example = f"{following}-transfer-learning" if following else "NN-slug"  # a free name
     match = NAME.match(name)
     if not match:
         raise CourseError(
-            f"{name!r} is not a lesson name: use NN-slug, two digits, a dash and "
-            "lower-case words joined by dashes, e.g. 08-transfer-learning."
+            _(
+                "{name} is not a lesson name: use NN-slug, two digits, a dash and lower-case "
+                "words joined by dashes, e.g. {example}."
+            ).format(name=repr(name), example=example)
         )
     lesson_id, slug = match[1], match[2]
     if len(slug) > MAX_SLUG:
         raise CourseError(
-            f"the slug after {lesson_id}- has {len(slug)} characters: keep it within {MAX_SLUG} "
-            "(it names the lesson's folders and files), e.g. 08-transfer-learning."
+            _(
+                "the slug after {id}- has {length} characters: keep it within {limit} (it names "
+                "the lesson's folders and files), e.g. {example}."
+            ).format(id=lesson_id, length=len(slug), limit=MAX_SLUG, example=example)
         )
-    ids = [lesson.id for lesson in course.lessons]
-    following = f"{int(ids[-1]) + 1:02d}" if int(ids[-1]) < 99 else None
     if lesson_id in ids:
         taken = course.lesson(lesson_id).name
         raise CourseError(
@@ -211,6 +219,40 @@ def _importable(root: Path):
             os.environ["PYTHONPATH"] = old
 
 
+@contextmanager
+def _noting_ctrl_c():
+    """A list that gets an entry when Ctrl-C is pressed inside the block: a library may
+    swallow the KeyboardInterrupt, or turn it into another error, while a kernel runs."""
+    pressed: list[bool] = []
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous == signal.SIG_IGN:
+        yield pressed
+        return
+
+    def note(signum, frame):
+        pressed.append(True)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _deaf_to_ctrl_c():
+    """Undoing must finish: a second Ctrl-C would leave the lesson half made."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _one_line(err: BaseException) -> str:
     ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
     text = f"{ename}: {evalue}" if ename else f"{type(err).__name__}: {err}"
@@ -258,39 +300,43 @@ def new_lesson(
     right = root / "tests" / f"right_{lesson_id}.py"
     created = [root / "solutions" / name, root / "chapters" / name, checker, wrong, right]
     created += [root / d for d in ("solutions", "chapters", "tests") if not (root / d).exists()]
-    try:
-        manifest_path.write_text(new_manifest, encoding="utf-8")
-        if new_readme is not None:
-            readme_path.write_text(new_readme, encoding="utf-8")
-        checker.write_text(_template("checks.py", values), encoding="utf-8")
-        wrong.parent.mkdir(exist_ok=True)
-        wrong.write_text(_template("wrong.py", values), encoding="utf-8")
-        right.write_text(_template("right.py", values), encoding="utf-8")
-        solution_path = root / lesson.solution
-        solution_path.parent.mkdir(parents=True)
-        if execute:
-            with _importable(root):
-                run_notebook(solution, solution_path.parent, timeout=300)
+    with _noting_ctrl_c() as pressed:
+        try:
+            manifest_path.write_text(new_manifest, encoding="utf-8")
+            if new_readme is not None:
+                readme_path.write_text(new_readme, encoding="utf-8")
+            checker.write_text(_template("checks.py", values), encoding="utf-8")
+            wrong.parent.mkdir(exist_ok=True)
+            wrong.write_text(_template("wrong.py", values), encoding="utf-8")
+            right.write_text(_template("right.py", values), encoding="utf-8")
+            solution_path = root / lesson.solution
+            solution_path.parent.mkdir(parents=True)
+            if execute:
+                with _importable(root):
+                    run_notebook(solution, solution_path.parent, timeout=300)
+                    nbformat.write(solution, solution_path)
+                    write_chapter(lesson, root, rerun=True)
+            else:
                 nbformat.write(solution, solution_path)
-                write_chapter(lesson, root, rerun=True)
-        else:
-            nbformat.write(solution, solution_path)
-    except BaseException as err:
-        manifest_path.write_text(old_manifest, encoding="utf-8")
-        if new_readme is not None:
-            readme_path.write_text(old_readme, encoding="utf-8")
-        for path in created:
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
-        if isinstance(err, CourseError):
-            raise
-        if not isinstance(err, Exception):
-            raise
-        raise CourseError(
-            f"running the new lesson failed ({_one_line(err)}); nothing was changed."
-        ) from None
+            if pressed:  # Ctrl-C that a library swallowed: stopped all the same
+                raise KeyboardInterrupt
+        except BaseException as err:
+            with _deaf_to_ctrl_c():
+                manifest_path.write_text(old_manifest, encoding="utf-8")
+                if new_readme is not None:
+                    readme_path.write_text(old_readme, encoding="utf-8")
+                for path in created:
+                    if path.is_dir():
+                        shutil.rmtree(path)
+                    elif path.exists():
+                        path.unlink()
+            if pressed:
+                raise KeyboardInterrupt from None  # `torchcourse new: stopped (Ctrl-C).`
+            if isinstance(err, CourseError) or not isinstance(err, Exception):
+                raise
+            raise CourseError(
+                f"running the new lesson failed ({_one_line(err)}); nothing was changed."
+            ) from None
 
     rows = [
         (MANIFEST, "entry appended: rewrite its objectives, minutes and max_seconds_cpu"),

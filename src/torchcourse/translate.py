@@ -17,22 +17,35 @@ language), then run like the English ones.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from babel.messages import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import PoFileError, read_po, write_po
 
 from torchcourse import __version__
 from torchcourse.errors import CourseError
-from torchcourse.i18n import DOMAIN, LANG_ENV, LANGUAGES, SOURCE_LANGUAGE, locales_dir
+from torchcourse.i18n import (
+    DOMAIN,
+    LANG_ENV,
+    LANGUAGES,
+    SOURCE_LANGUAGE,
+    _,
+    fields,
+    locales_dir,
+    placeholder_problem,
+)
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
 from torchcourse.setup_cell import is_setup_cell, setup_source
+from torchcourse.tmpfiles import remove_stale, tmp_path
 
 KEYWORDS = {"_": None, "N_": None}  # the gettext markers of torchcourse.i18n
 HEADER = """\
@@ -42,6 +55,7 @@ HEADER = """\
 # someone checks it and removes the flag.
 #"""
 PACKAGE = Path(__file__).resolve().parent
+GENERATED_BY = re.compile(rb'^"Generated-By: [^"\n]*"$', re.MULTILINE)
 
 
 def edition_dir(language: str) -> str:
@@ -155,17 +169,82 @@ def catalog_file(language: str, domain: str, base: Path | None = None) -> Path:
     return (base or locales_dir()) / language / "LC_MESSAGES" / f"{domain}.po"
 
 
+class CatalogError(CourseError):
+    """A catalog file is damaged: bad bytes, cut off, a syntax error, a broken placeholder."""
+
+
+def _shown(path: Path) -> str:
+    """A catalog's path as the learner knows it: locales/<lang>/LC_MESSAGES/<domain>.po."""
+    parts = path.parts
+    return "/".join(parts[-4:]) if len(parts) >= 4 else str(path)
+
+
+def _damaged(path: Path, line: int, problem: str) -> CatalogError:
+    return CatalogError(
+        _(
+            "{path} line {line}: {problem}: fix it (or restore the file with `git checkout -- "
+            "{path}`), then run this again (nothing was written)."
+        ).format(path=_shown(path), line=line, problem=problem)
+    )
+
+
 def read_catalog(path: Path, language: str) -> Catalog:
-    with path.open("rb") as handle:
-        return read_po(handle, locale=language)
+    """The catalog in path; a CatalogError (one line naming the file and line) when it is not
+    UTF-8, is cut off, does not parse, or has a translation with broken placeholders."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise _damaged(path, line, _("bytes that are not UTF-8 text")) from None
+    lines = data.rstrip(b"\n").split(b"\n")
+    if data.strip() and (not data.endswith(b"\n") or not lines[-1].rstrip().endswith(b'"')):
+        raise _damaged(path, len(lines), _("the file ends in the middle of an entry (cut off?)"))
+    try:
+        catalog = read_po(io.BytesIO(data), locale=language, abort_invalid=True)
+    except PoFileError as err:
+        raise _damaged(path, getattr(err, "lineno", 0), " ".join(str(err).split())) from None
+    for message in catalog:
+        if message.id and isinstance(message.string, str) and message.string:
+            if message.fuzzy:
+                continue
+            problem = placeholder_problem(message.id, message.string)
+            if problem is not None:
+                text = _(problem).format(
+                    have=sorted(fields(message.string) or ()), want=sorted(fields(message.id))
+                )
+                raise _damaged(path, message.lineno, text)
+    return catalog
 
 
 def write_catalog(catalog: Catalog, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".po.tmp")
-    with tmp.open("wb") as handle:
-        write_po(handle, catalog, width=100, omit_header=False, ignore_obsolete=True)
-    os.replace(tmp, path)
+    """Write the catalog, atomically, only when its text changed; the Babel version that wrote
+    the file last stays in its header (a newer Babel alone changes nothing)."""
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, width=100, omit_header=False, ignore_obsolete=True)
+    text = buffer.getvalue()
+    try:
+        remove_stale(path.parent, f".{path.name}.*.tmp")  # left by a killed update
+        old = path.read_bytes() if path.is_file() else None
+        if old is not None and (kept := GENERATED_BY.search(old)):
+            text = GENERATED_BY.sub(lambda _match: kept[0], text, count=1)
+        if text == old:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_path(path)
+        try:
+            tmp.write_bytes(text)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    except OSError as err:
+        raise CourseError(
+            _(
+                "cannot write {path} ({reason}): make locales/ writable (nothing else was "
+                "changed in that file)."
+            ).format(path=_shown(path), reason=err.strerror or type(err).__name__)
+        ) from None
 
 
 @dataclass

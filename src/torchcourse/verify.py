@@ -15,6 +15,7 @@ import torch
 
 from torchcourse.device import DEVICE_ENV, device_name, parse_device, require_device
 from torchcourse.errors import CourseError
+from torchcourse.i18n import _
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
 from torchcourse.records import RECORDS, refresh_readme
@@ -97,7 +98,16 @@ def verify(course: Course, keys: list[str], device: str, record: bool) -> int:
     Checked before anything runs: the device (one line when this machine lacks it), the
     notebooks, and with record a writable verification/.
     """
-    device = str(require_device(parse_device(device, "--device"), "--device"))
+    wanted = parse_device(device, "--device")
+    if wanted.type == "meta":
+        raise CourseError(
+            _(
+                "--device meta is not a device that can run notebooks (its tensors hold no "
+                "data, only shapes): use --device cpu or an accelerator such as cuda (nothing "
+                "was run)."
+            )
+        )
+    device = str(require_device(wanted, "--device"))
     root = course_root()
     lessons = [course.lesson(k) for k in keys] if keys else course.lessons
     _check_files(lessons, root)

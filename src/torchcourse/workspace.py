@@ -13,11 +13,10 @@ written to: the new version lands beside it as NN-slug.new.ipynb.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from torchcourse.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, _, normalize
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
 from torchcourse.student import sources_digest
+from torchcourse.tmpfiles import remove_stale, tmp_path
 from torchcourse.translate import edition_dir, languages, translated_path
 
 WORKSPACE = "workspace"
@@ -38,7 +38,6 @@ RESERVED = (
     *(edition_dir(code) for code in languages()),
 )  # fmt: skip
 SETTINGS = ".torchcourse.json"  # the workspace's language, written by `start`
-STALE_SECONDS = 600  # a temporary copy this old was left by a killed `start`
 
 # What happened to one lesson's notebook.
 ADDED, UPDATED, UP_TO_DATE, KEPT, NEWER = "added", "updated", "up to date", "kept", "newer"
@@ -67,13 +66,45 @@ def choose_language(code: str) -> str:
     return language
 
 
-def workspace_language(workspace: Path) -> str | None:
-    """The language recorded in the workspace by `start`, or None (no record yet)."""
+MISSING, DAMAGED = N_("is missing"), N_("is damaged")
+
+
+def recorded_language(workspace: Path) -> tuple[str | None, str]:
+    """The language `start` recorded in the workspace, or None and what is wrong with the
+    record: MISSING, DAMAGED, or that it names no edition of the course."""
     try:
         data = json.loads((workspace / SETTINGS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return normalize(str(data.get("lang", ""))) if isinstance(data, dict) else None
+    except FileNotFoundError:
+        return None, MISSING
+    except (OSError, ValueError):  # unreadable, bad bytes, not JSON
+        return None, DAMAGED
+    lang = data.get("lang") if isinstance(data, dict) else None
+    if not isinstance(lang, str):
+        return None, DAMAGED
+    language = normalize(lang)
+    if language is None:
+        return None, _("names {value}, which is no edition of the course").format(value=repr(lang))
+    return language, ""
+
+
+def notebooks_language(workspace: Path) -> str | None:
+    """The edition the workspace's notebooks come from (their torchcourse.lang metadata;
+    English ones have none); None when no notebook there says."""
+    for path in sorted(workspace.glob("*/*.ipynb")):
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+        except (OSError, ValueError, AttributeError):
+            continue
+        found = meta.get("torchcourse") if isinstance(meta, dict) else None
+        if isinstance(found, dict):
+            return normalize(str(found.get("lang", ""))) or SOURCE_LANGUAGE
+    return None
+
+
+def workspace_language(workspace: Path) -> str | None:
+    """The workspace's language: the one `start` recorded, else the one of its notebooks
+    (when the record was deleted or damaged), else None (no record yet)."""
+    return recorded_language(workspace)[0] or notebooks_language(workspace)
 
 
 def student_source(lesson: Lesson, language: str) -> str:
@@ -125,8 +156,7 @@ def _version(nb: nbformat.NotebookNode) -> str:
 def _copy(source: Path, target: Path) -> None:
     """Copy a file byte for byte, atomically: a reader never sees half a notebook."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(handle)
+    tmp = tmp_path(target)
     try:
         shutil.copyfile(source, tmp)
         os.replace(tmp, target)
@@ -202,9 +232,7 @@ def plan_lesson(
     if not source.is_file():
         return None
     target = workspace_notebook(lesson, workspace)
-    if not target.exists():
-        return Change(lesson, ADDED, target, source)
-    try:
+    try:  # a broken published notebook is never copied, not even into a fresh workspace
         new_version = _version(read_notebook(source, rel))
     except CourseError as err:
         raise CourseError(
@@ -213,6 +241,8 @@ def plan_lesson(
                 "`python -m torchcourse chapters {id}`), then run this again"
             ).format(error=err, folder=Path(rel).parent.as_posix(), id=lesson.id)
         ) from None
+    if not target.exists():
+        return Change(lesson, ADDED, target, source)
     try:
         mine = read_notebook(target)
     except CourseError:
@@ -282,29 +312,53 @@ def check_workspace(workspace: Path, root: Path) -> None:
 
 
 def clean_stale_copies(workspace: Path) -> None:
-    """Delete the hidden temporary copies (.NN-slug.ipynb.*.tmp) a killed update left."""
-    now = time.time()
-    for tmp in workspace.glob("*/.*.ipynb.*.tmp"):
-        try:
-            if now - tmp.stat().st_mtime > STALE_SECONDS:
-                tmp.unlink()
-        except OSError:
-            pass  # gone already, or not ours to delete
+    """Delete the hidden temporary copies (.NN-slug.ipynb.*.tmp, images too) a killed update
+    left behind, and a half-written record of its language."""
+    remove_stale(workspace, "*/.*.tmp")
+    remove_stale(workspace, ".*.tmp")
 
 
 def _cannot_write(workspace: Path, err: OSError) -> CourseError:
-    reason = err.strerror or type(err).__name__
+    if err.errno == errno.ENOSPC:
+        return CourseError(
+            _(
+                "the disk holding {workspace} is full: free some space (or choose a folder on "
+                "another disk with --workspace DIR), then run this again; your notebooks are "
+                "as they were"
+            ).format(workspace=workspace)
+        )
+    reason = err.strerror or (os.strerror(err.errno) if err.errno else type(err).__name__)
     return CourseError(
         _(
-            "cannot write in {workspace} ({reason}: {path}): make it writable, or choose "
+            "cannot write in {workspace} ({reason}): make it writable, or choose "
             "another folder with --workspace DIR"
-        ).format(workspace=workspace, reason=reason, path=err.filename or workspace)
+        ).format(workspace=workspace, reason=reason)
     )
 
 
 def _language(workspace: Path, asked: str | None, root: Path) -> str:
-    """The workspace's language: the one asked for, else the recorded one, else English."""
-    recorded = workspace_language(workspace)
+    """The workspace's language: the one asked for, else the recorded one, else the one of its
+    notebooks (said in a line when the record is missing or damaged), else English."""
+    recorded, problem = recorded_language(workspace)
+    if recorded is None and (inferred := notebooks_language(workspace)):
+        recorded = inferred
+        if problem != MISSING or inferred != SOURCE_LANGUAGE:
+            print(
+                _(
+                    "{settings} {problem}: your notebooks are the {language} edition, so the "
+                    "workspace stays {language} (recorded again)."
+                ).format(
+                    settings=_rel(workspace / SETTINGS, root),
+                    problem=_(problem),
+                    language=inferred.replace("_", "-"),
+                )
+            )
+    elif recorded is None and problem != MISSING and not asked:
+        print(
+            _("{settings} {problem}: the workspace is English (recorded again).").format(
+                settings=_rel(workspace / SETTINGS, root), problem=_(problem)
+            )
+        )
     language = choose_language(asked) if asked else recorded or SOURCE_LANGUAGE
     if recorded and language != recorded and any(workspace.glob("*/*.ipynb")):
         raise CourseError(
@@ -403,5 +457,11 @@ def start(
 
 def _record_language(workspace: Path, language: str) -> None:
     """Write the workspace's language where `lab`, `progress` and later updates read it."""
-    if workspace_language(workspace) != language:
-        (workspace / SETTINGS).write_text(json.dumps({"lang": language}) + "\n", encoding="utf-8")
+    if recorded_language(workspace)[0] != language:
+        path, tmp = workspace / SETTINGS, tmp_path(workspace / SETTINGS)
+        try:
+            tmp.write_text(json.dumps({"lang": language}) + "\n", encoding="utf-8")
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
