@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import nbformat
 
-from torchcourse import __version__
+import torchcourse
 from torchcourse.i18n import LANG_ENV, SOURCE_LANGUAGE
 from torchcourse.manifest import Course
 
@@ -109,7 +109,10 @@ def setup_source(course: Course, language: str = SOURCE_LANGUAGE) -> str:
     releases = course.course.repository.rstrip("/") + "/releases"
     failure = _message(words["failure"], mirror=MIRROR, releases=releases)
     source = TEMPLATE.format(
-        version=__version__, intro=words["intro"], failure=failure, restart=words["restart"]
+        version=torchcourse.__version__,
+        intro=words["intro"],
+        failure=failure,
+        restart=words["restart"],
     )
     if language != SOURCE_LANGUAGE:
         source += LANGUAGE_LINES.format(env=LANG_ENV, language=language)
