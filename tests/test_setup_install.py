@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_packaging import build_wheel
+from test_packaging import course_wheel
 
 import torchcourse
 from torchcourse.i18n import LANG_ENV, _
@@ -141,7 +141,7 @@ def local_index(folder: Path, wheel: Path) -> str:
 
 def test_from_a_local_index_the_cell_installs_this_version_and_the_notebook_passes(clean, tmp_path):
     start = time.perf_counter()
-    index = local_index(tmp_path / "index", build_wheel(tmp_path / "build"))
+    index = local_index(tmp_path / "index", course_wheel(tmp_path / "build"))
     run = tmp_path / "run"
     run.mkdir()
     nb = nbformat.read(NOTEBOOK, as_version=4)
