@@ -63,7 +63,6 @@ def test_bump_sets_the_version_and_every_setup_cell_and_pin(course_copy):
     assert "torch==" in pins and "torchvision==" in pins
 
 
-
 @pytest.mark.parametrize("version", ["0.3", "v0.3.0", "0.3.0rc1", ""])
 def test_bump_refuses_what_is_not_a_version(course_copy, version):
     before = (course_copy / VERSION_FILE).read_text(encoding="utf-8")
