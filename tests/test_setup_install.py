@@ -57,9 +57,10 @@ def _borrowed(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def clean(tmp_path_factory) -> dict:
-    """{"python": a venv's interpreter without torchcourse, "env": the environment to run it}."""
+    """{"python": a new venv's interpreter without torchcourse, "env": the environment to run
+    it}: one per test, since the local-index test installs torchcourse into it."""
     base = tmp_path_factory.mktemp("clean")
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
