@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.installed
 
-.PHONY: lab test lint site bench clean
+.PHONY: lab test lint site bench release clean
 
 $(READY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,18 @@ site: $(READY)  ## the course website (Sphinx, offline, from lessons.yml) in sit
 
 bench: $(READY)  ## time to 99% on MNIST (fast LeNet-5 vs pytorch/examples) and NumPy-vs-PyTorch steps
 	$(BIN)/python benchmarks/bench.py
+
+# make release VERSION=0.3.0: the version everywhere (src/torchcourse/__init__.py, every
+# notebook's setup cell, the README's pin, Binder's torch pins), the tests, a commit and the
+# tag v0.3.0, which starts .github/workflows/release.yml once pushed (docs/instructors.md).
+release: $(READY)  ## VERSION=X.Y.Z: bump, test, commit and tag a release
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=X.Y.Z" >&2; exit 1; }
+	@git diff --quiet HEAD || { echo "commit or stash your changes first: the release commit holds the bump only" >&2; exit 1; }
+	$(BIN)/python -m torchcourse.release bump $(VERSION)
+	$(MAKE) test
+	git commit --all --message "Release $(VERSION)"
+	git tag --annotate v$(VERSION) --message "torchcourse $(VERSION)"
+	@echo "Tagged v$(VERSION). Publish it: git push origin HEAD v$(VERSION)"
 
 lint: $(READY)
 	$(BIN)/ruff check --fix .

@@ -52,6 +52,7 @@ html_title = COURSE["title"]
 html_static_path = ["_static"]
 html_favicon = "_static/favicon.svg"
 html_css_files = ["torchcourse.css"]
+html_js_files = ["torchcourse.js"]
 html_copy_source = False
 html_show_sourcelink = False
 html_context = {
@@ -66,12 +67,13 @@ html_theme_options = {
     "use_download_button": False,
     "home_page_in_toc": True,
     "show_toc_level": 2,
+    # The language switch sits in the header, before the buttons, on every page and at every
+    # width: on a phone the sidebar is a drawer, and the header is what stays on screen.
+    "article_header_end": ["language-switch.html", "article-header-buttons.html"],
 }
-# The language switch sits in the left sidebar, under the course title, on every page.
 html_sidebars = {
     "**": [
         "navbar-logo.html",
-        "language-switch.html",
         "icon-links.html",
         "search-button-field.html",
         "sbt-sidebar-nav.html",

@@ -3,7 +3,8 @@
 The wheel is built from a copy of the checkout with the environment's own setuptools (no
 network), installed without dependencies into a scratch folder, and a student notebook with an
 extra MNIST cell passes nbval from a folder outside any course, with no checkout importable or
-findable and no network.
+findable and no network. With TORCHCOURSE_WHEEL set (the release workflow), these tests and
+test_setup_install.py test that wheel, the one about to be published, instead.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -101,27 +103,61 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
-def build_wheel(dest: Path) -> Path:
-    """Build the wheel from a copy of what the build reads; return its path."""
+def _build(kind: str, source: Path, out: Path) -> Path:
+    """setuptools' build_wheel or build_sdist on source, into out; the built file's path."""
+    code = f"import sys\nfrom setuptools import build_meta\nprint(build_meta.{kind}(sys.argv[1]))"
+    built = subprocess.run(
+        [sys.executable, "-c", code, str(out)], cwd=source, capture_output=True, text=True
+    )
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    return out / built.stdout.strip().splitlines()[-1]
+
+
+def _copy_of_what_the_build_reads(dest: Path) -> Path:
     source = _mkdir(dest / "source")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
     for name in ("src", "datasets", "locales"):
         shutil.copytree(ROOT / name, source / name, ignore=ignore)
-    code = (
-        "import sys\nfrom setuptools import build_meta\nprint(build_meta.build_wheel(sys.argv[1]))"
-    )
-    built = subprocess.run(
-        [sys.executable, "-c", code, str(dest / "dist")], cwd=source, capture_output=True, text=True
-    )
-    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
-    return dest / "dist" / built.stdout.strip().splitlines()[-1]
+    return source
+
+
+def build_wheel(dest: Path) -> Path:
+    """Build the wheel from a copy of what the build reads; return its path."""
+    return _build("build_wheel", _copy_of_what_the_build_reads(dest), dest / "dist")
+
+
+def course_wheel(dest: Path) -> Path:
+    """$TORCHCOURSE_WHEEL (a release's built wheel) when set, else a wheel built now."""
+    given = os.environ.get("TORCHCOURSE_WHEEL")
+    if given:
+        path = Path(given)
+        assert path.is_file() and path.suffix == ".whl", f"TORCHCOURSE_WHEEL={given}: no wheel"
+        assert path.name.startswith(f"torchcourse-{torchcourse.__version__}-"), path.name
+        return path
+    return build_wheel(dest)
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    return build_wheel(tmp_path_factory.mktemp("wheel"))
+    return course_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+def test_the_sdist_builds_the_same_wheel(tmp_path):
+    """`python -m build` (the release) builds the wheel from the sdist: it must carry it all."""
+    source = _copy_of_what_the_build_reads(tmp_path)
+    sdist = _build("build_sdist", source, tmp_path / "sdist")
+    from_checkout = _build("build_wheel", source, tmp_path / "dist")
+    with tarfile.open(sdist) as archive:
+        archive.extractall(tmp_path / "unpacked", filter="data")
+    (unpacked,) = (tmp_path / "unpacked").iterdir()
+    from_sdist = _build("build_wheel", unpacked, tmp_path / "from-sdist")
+    names = set(zipfile.ZipFile(from_sdist).namelist())
+    assert names == set(zipfile.ZipFile(from_checkout).namelist())
+    sizes = sdist.stat().st_size / 1e6, from_sdist.stat().st_size / 1e6
+    print("sdist {:.2f} MB, wheel {:.2f} MB".format(*sizes))
+    assert sizes[0] < 15
 
 
 def test_the_wheel_carries_the_package_and_the_data(wheel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import re
 from pathlib import Path
 
@@ -14,9 +15,12 @@ from torchcourse.records import (
     DEVICE_NAMES,
     RECORDS,
     lesson_records,
+    machine_facts,
+    pinned_torch,
     readme_block,
     refresh_readme,
     summary,
+    verification_badge,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,3 +101,38 @@ def test_a_record_for_another_lesson_or_device_is_refused(tmp_path):
     (tmp_path / f"{COURSE.lessons[1].id}-cpu.json").rename(tmp_path / f"{lesson.id}-cpu.json")
     with pytest.raises(CourseError, match="records lesson"):
         lesson_records(lesson, tmp_path)
+
+
+# --- what a record says about the machine -------------------------------------------------------
+
+
+def test_new_records_say_which_os_and_python_ran_them():
+    facts = machine_facts()
+    assert set(facts) == {"torchvision", "os", "python"}
+    assert facts["os"] == platform.system() and re.fullmatch(r"3\.\d+", facts["python"])
+    assert re.match(r"\d+\.\d+", facts["torchvision"])
+
+
+def test_badges_and_summary_name_the_os_and_python_and_older_records_still_count(tmp_path):
+    lessons = COURSE.lessons
+    record(tmp_path, lessons[0].id, "cpu")  # an older record: no OS, no Python
+    assert verification_badge(lessons[0], tmp_path) == "verified with torch 2.14 on CPU, 2026-11-23"
+    assert "Linux" not in summary(COURSE, tmp_path)
+    data = json.loads((tmp_path / f"{lessons[0].id}-cpu.json").read_text())
+    data.update(os="Linux", python="3.11", torchvision="0.29.1+cpu")
+    (tmp_path / f"{lessons[0].id}-cpu.json").write_text(json.dumps(data))
+    assert verification_badge(lessons[0], tmp_path) == (
+        "verified with torch 2.14 on CPU (Linux, Python 3.11), 2026-11-23"
+    )
+    assert "(torch 2.14, Linux, Python 3.11, last run 2026-11-23)" in summary(COURSE, tmp_path)
+    assert pinned_torch(COURSE, tmp_path) == {"torch": "2.14.1", "torchvision": "0.29.1"}
+
+
+def test_binder_pins_come_from_the_newest_cpu_record(tmp_path):
+    with pytest.raises(CourseError, match="no passed CPU verification record"):
+        pinned_torch(COURSE, tmp_path)
+    record(tmp_path, COURSE.lessons[0].id, "cpu", torch="2.13.0", date="2026-10-01")
+    record(tmp_path, COURSE.lessons[1].id, "cpu", torch="2.14.1+cu130", date="2026-11-23")
+    record(tmp_path, COURSE.lessons[2].id, "cuda", torch="2.15.0", date="2026-12-01")
+    # older records lack torchvision: PyTorch pairs torch 2.N with torchvision 0.(N+15)
+    assert pinned_torch(COURSE, tmp_path) == {"torch": "2.14.1", "torchvision": "0.29.*"}

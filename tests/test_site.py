@@ -8,10 +8,12 @@ home page and of the first lesson land in screenshots/ (ignored by git).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import threading
+import zipfile
 from functools import partial
 from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -21,9 +23,11 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 import pytest
 from test_records import claimed_devices, recorded_devices
 
+import torchcourse
 from torchcourse.i18n import LANGUAGES, SOURCE_LANGUAGE, translations
 from torchcourse.manifest import load_course
 from torchcourse.records import DEVICE_NAMES, verification_badge
+from torchcourse.release import bundle_name, edition_notebooks
 from torchcourse.site import build_site, launch_urls, site_languages
 from torchcourse.translate import edition_dir, languages
 
@@ -42,6 +46,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "screenshots"
+PHONE = {"width": 390, "height": 844}
 MD_HINT = " (objectives are markdown: put code such as `__init__` in backticks in lessons.yml)"
 
 
@@ -117,11 +122,10 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, server):
-    """A fresh light-mode tab; page.problems collects console errors, page errors, failed and
+def _tab(browser, server, **options):
+    """A fresh light-mode tab; tab.problems collects console errors, page errors, failed and
     non-local requests (the site must work offline)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+    context = browser.new_context(color_scheme="light", **options)
     problems: list[str] = []
 
     def route(route):
@@ -139,8 +143,22 @@ def page(browser, server):
     tab.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status}: {r.url}"))
     tab.problems = problems
     tab.base = server
+    return tab
+
+
+@pytest.fixture
+def page(browser, server):
+    tab = _tab(browser, server, viewport={"width": 1280, "height": 900})
     yield tab
-    context.close()
+    tab.context.close()
+
+
+@pytest.fixture
+def phone(browser, server):
+    """A tab as a 390 px wide phone shows it (touch, mobile viewport)."""
+    tab = _tab(browser, server, viewport=PHONE, is_mobile=True, has_touch=True)
+    yield tab
+    tab.context.close()
 
 
 def visit(page, path: str = "", settle: bool = True):
@@ -295,12 +313,22 @@ def test_launch_links_come_from_the_repository_setting():
     course = COURSE.model_copy(deep=True)
     course.course.repository = "https://github.com/someone/fork"
     course.course.branch = "dev"
-    urls = launch_urls(course, LESSONS[0].notebook)
+    lesson = LESSONS[0]
+    urls = launch_urls(course, lesson)
     assert urls["colab"] == (
-        f"https://colab.research.google.com/github/someone/fork/blob/dev/{LESSONS[0].notebook}"
+        f"https://colab.research.google.com/github/someone/fork/blob/dev/{lesson.notebook}"
     )
-    assert urls["binder"].startswith("https://mybinder.org/v2/gh/someone/fork/dev?labpath=")
-    assert urls["binder"].endswith(LESSONS[0].notebook.replace("/", "%2F"))
+    # Binder opens the learner's copy, in the workspace binder/postBuild made.
+    copy = f"lab/tree/workspace/{lesson.name}/{lesson.name}.ipynb"
+    assert (
+        urls["binder"]
+        == f"https://mybinder.org/v2/gh/someone/fork/dev?urlpath={quote(copy, safe='')}"
+    )
+    zh = launch_urls(course, lesson, "zh_CN")
+    assert zh["colab"].endswith(f"/dev/zh-CN/{lesson.notebook}")
+    assert unquote(zh["binder"]).endswith(
+        f"=lab/tree/workspace-zh-CN/{lesson.name}/{lesson.name}.ipynb"
+    )
 
 
 def test_the_generator_never_prunes_a_folder_it_did_not_make(tmp_path):
@@ -388,7 +416,10 @@ def test_lesson_page_shows_its_facts(page, lesson):
         assert badge in badges.inner_text()
     else:
         assert badges.count() == 0, "a badge without a passed verification record"
-    urls = launch_urls(COURSE, lesson.notebook)
+    designed = article.locator(".tc-facts .tc-designed").last.inner_text()
+    assert designed == ", ".join(DEVICE_NAMES[d] for d in lesson.devices), designed
+    assert "verif" not in designed.lower(), "'designed for' never reads as a verification"
+    urls = launch_urls(COURSE, lesson)
     assert article.locator("a.tc-colab").get_attribute("href") == urls["colab"]
     assert article.locator("a.tc-binder").get_attribute("href") == urls["binder"]
 
@@ -545,3 +576,73 @@ def test_screenshot_of_a_translated_lesson(page, language):
     visit(page, edition_page(language, lesson))
     page.screenshot(path=SCREENSHOTS / f"{edition_dir(language)}-{lesson.name}.png")
     assert not page.problems, "\n".join(page.problems)
+
+
+# --- the offline bundle ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", [SOURCE_LANGUAGE, *EDITIONS])
+def test_home_page_offers_the_edition_s_notebooks_as_one_zip(page, language):
+    visit(page, edition_page(language), settle=False)
+    links = page.locator("article.bd-article a.download[href$='.zip']")
+    assert links.count() == 1, "one download of the edition's student notebooks"
+    href = urljoin(page.url, links.first.get_attribute("href"))
+    assert href.endswith(bundle_name(language, torchcourse.__version__))
+    response = page.request.get(href)
+    assert response.status == 200, href
+    archive = zipfile.ZipFile(io.BytesIO(response.body()))
+    folder = bundle_name(language, torchcourse.__version__).removesuffix(".zip")
+    expected = {
+        f"{folder}/{lesson.name}/{lesson.name}.ipynb": ROOT / rel
+        for lesson, rel in zip(LESSONS, edition_notebooks(COURSE, language, student_only=True))
+    }
+    assert sorted(archive.namelist()) == sorted(expected)
+    for name, path in expected.items():
+        assert archive.read(name) == path.read_bytes(), f"{name} is not {path.relative_to(ROOT)}"
+
+
+# --- on a phone (390 px) ---------------------------------------------------------------------
+
+OVERFLOW_JS = "[document.documentElement.scrollWidth, window.innerWidth]"
+
+
+@pytest.mark.parametrize("language", [SOURCE_LANGUAGE, *EDITIONS])
+def test_on_a_phone_nothing_overflows_sideways(phone, language):
+    for lesson in [None, *LESSONS]:
+        visit(phone, edition_page(language, lesson), settle=False)
+        width, viewport = phone.evaluate(OVERFLOW_JS)
+        where = edition_page(language, lesson)
+        assert width <= viewport, f"{where}: {width} px wide on a {viewport} px screen"
+        for box in phone.locator(".tc-badge").all():
+            right = box.evaluate("b => b.getBoundingClientRect().right")
+            assert right <= viewport, f"{where}: the badge ends at {right} px"
+    assert not phone.problems, "\n".join(phone.problems)
+
+
+@pytest.mark.parametrize("language", [SOURCE_LANGUAGE, *EDITIONS])
+def test_on_a_phone_the_chapter_list_and_the_language_switch_are_reachable(phone, language):
+    lesson = next((lesson for lesson in LESSONS if lesson.id == "01"), LESSONS[0])
+    visit(phone, edition_page(language, lesson))
+    SCREENSHOTS.mkdir(exist_ok=True)
+    name = f"phone-{edition_dir(language)}-{lesson.name}"
+    phone.screenshot(path=SCREENSHOTS / f"{name}.png")
+    # The ☰ button opens the drawer with every chapter; a tap on one opens it.
+    phone.locator(".primary-toggle:visible").first.tap()
+    drawer = phone.locator("#pst-primary-sidebar-modal[open]")
+    drawer.wait_for()
+    chapters = drawer.locator("nav.bd-docs-nav ul.bd-sidenav:not(.bd-sidenav__home-link) > li > a")
+    assert chapters.count() == len(LESSONS)
+    assert all(chapters.nth(i).is_visible() for i in range(chapters.count()))
+    phone.screenshot(path=SCREENSHOTS / f"{name}-chapters.png")
+    chapters.last.tap()
+    phone.wait_for_url(phone.base + edition_page(language, LESSONS[-1]))
+    # The language switch is in the header, on screen without opening anything.
+    others = [code for code in [SOURCE_LANGUAGE, *EDITIONS] if code != language]
+    switch = phone.locator(".tc-language-switch a.tc-lang")
+    assert switch.count() == len(others)
+    assert switch.first.is_visible() and switch.first.inner_text() == LANGUAGES[others[0]]
+    box = switch.first.bounding_box()
+    assert box["y"] + box["height"] <= PHONE["height"] and box["x"] + box["width"] <= PHONE["width"]
+    switch.first.tap()
+    phone.wait_for_url(phone.base + edition_page(others[0], LESSONS[-1]))
+    assert not phone.problems, "\n".join(phone.problems)

@@ -281,14 +281,21 @@ def _no_core_dumps() -> None:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def use_libuv() -> bool:
+    """TCPStore's default libuv backend, except where it is missing: PyTorch's Windows wheels
+    lack it. USE_LIBUV=0 turns it off, as torchrun reads it."""
+    return sys.platform != "win32" and os.environ.get("USE_LIBUV", "1") == "1"
+
+
 def _join_group(rank: int, world_size: int, conn, timeout: timedelta) -> None:
+    options = {"timeout": timeout, "use_libuv": use_libuv()}
     if rank == 0:
         store = dist.TCPStore(
-            HOST, 0, world_size, is_master=True, timeout=timeout, wait_for_workers=False
+            HOST, 0, world_size, is_master=True, wait_for_workers=False, **options
         )
         conn.send(("port", store.port))
     else:
-        store = dist.TCPStore(HOST, conn.recv(), world_size, is_master=False, timeout=timeout)
+        store = dist.TCPStore(HOST, conn.recv(), world_size, is_master=False, **options)
     dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=timeout)
 
 

@@ -8,6 +8,7 @@ from nothing else, so no page can claim a device that no passing run recorded.
 from __future__ import annotations
 
 import json
+import platform
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,27 @@ class Record:
     device: str
     torch: str  # major.minor
     date: str
+    release: str = ""  # torch's full version, without a local part such as +cu130
+    torchvision: str = ""  # records written before these fields lack them
+    os: str = ""
+    python: str = ""
+
+    @property
+    def where(self) -> str:
+        """'Linux, Python 3.11', or '' for a record that does not say."""
+        return f"{self.os}, Python {self.python}" if self.os and self.python else ""
+
+
+def machine_facts() -> dict[str, str]:
+    """What a new record says about the run besides torch: torchvision, the OS and Python."""
+    import torchvision
+
+    python = ".".join(platform.python_version_tuple()[:2])
+    return {"torchvision": torchvision.__version__, "os": platform.system(), "python": python}
+
+
+def _release(version: object) -> str:
+    return str(version or "").split("+")[0]
 
 
 def device_label(device: str) -> str:
@@ -54,28 +76,67 @@ def lesson_records(lesson: Lesson, folder: Path) -> list[Record]:
             )
         match = re.match(r"(\d+)\.(\d+)", str(torch_version))
         if ok is True and match:
-            found.append(Record(lesson.id, device, f"{match[1]}.{match[2]}", str(date)))
+            found.append(
+                Record(
+                    lesson.id,
+                    device,
+                    f"{match[1]}.{match[2]}",
+                    str(date),
+                    _release(torch_version),
+                    _release(record.get("torchvision")),
+                    str(record.get("os") or ""),
+                    str(record.get("python") or ""),
+                )
+            )
     order = list(DEVICE_NAMES)
     return sorted(found, key=lambda r: order.index(r.device) if r.device in order else len(order))
 
 
+def _where(records: list[Record]) -> str:
+    """' (Linux, Python 3.11)' when the records say where they ran, else ''."""
+    places = sorted({r.where for r in records if r.where})
+    return f" ({'; '.join(places)})" if places else ""
+
+
 def verification_badge(lesson: Lesson, folder: Path) -> str | None:
-    """'verified with torch X.Y on CPU [and CUDA], DATE', or None without a passed record."""
+    """'verified with torch X.Y on CPU [and CUDA] (OS, Python X.Y), DATE', or None without a
+    passed record."""
     passed = lesson_records(lesson, folder)
     if not passed:
         return None
     date = max(r.date for r in passed)
     versions = {r.torch for r in passed}
     if len(versions) == 1:
-        devices = _(" and ").join(device_label(r.device) for r in passed)
+        devices = _(" and ").join(device_label(r.device) for r in passed) + _where(passed)
         return _("verified with torch {version} on {devices}, {date}").format(
             version=versions.pop(), devices=devices, date=date
         )
     parts = _(" and ").join(
         _("torch {version} on {device}").format(version=r.torch, device=device_label(r.device))
+        + _where([r])
         for r in passed
     )
     return _("verified with {parts}, {date}").format(parts=parts, date=date)
+
+
+def pinned_torch(course: Course, folder: Path) -> dict[str, str]:
+    """{"torch": ..., "torchvision": ...}: the versions the newest CPU records ran."""
+    records = [r for lesson in course.lessons for r in lesson_records(lesson, folder)]
+    cpu = sorted((r for r in records if r.device == "cpu"), key=lambda r: r.date)
+    if not cpu:
+        raise CourseError(
+            "no passed CPU verification record to pin torch from: run "
+            "`python -m torchcourse verify --device cpu --record` first."
+        )
+    newest = cpu[-1]
+    vision = newest.torchvision
+    if not vision:  # an older record: torchvision 0.(N+15) goes with torch 2.N (PyTorch's table)
+        major, minor = newest.release.split(".")[:2]
+        vision = f"0.{int(minor) + 15}" if major == "2" else ""
+    pins = {"torch": newest.release}
+    if vision:
+        pins["torchvision"] = vision if vision.count(".") == 2 else f"{vision}.*"
+    return pins
 
 
 def summary(course: Course, folder: Path) -> str:
@@ -95,11 +156,18 @@ def summary(course: Course, folder: Path) -> str:
         else:
             ids = ", ".join(r.lesson for r in records)
             chapters = _("chapters {ids} of {total}").format(ids=ids, total=total)
+        where = _where(records).strip(" ()")
+        line = (
+            _("- Verified on {device}: {chapters} (torch {versions}, {where}, last run {date}).")
+            if where
+            else _("- Verified on {device}: {chapters} (torch {versions}, last run {date}).")
+        )
         lines.append(
-            _("- Verified on {device}: {chapters} (torch {versions}, last run {date}).").format(
+            line.format(
                 device=device_label(device),
                 chapters=chapters,
                 versions=versions,
+                where=where,
                 date=max(r.date for r in records),
             )
         )

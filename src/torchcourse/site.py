@@ -20,12 +20,15 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from torchcourse import __version__
 from torchcourse.errors import CourseError
 from torchcourse.i18n import LANGUAGES, SOURCE_LANGUAGE, _, translations, use_language
 from torchcourse.manifest import MANIFEST, Course, Lesson, load_course
 from torchcourse.paths import course_root
 from torchcourse.records import RECORDS, device_label, summary, verification_badge
+from torchcourse.release import bundle, bundle_name
 from torchcourse.translate import edition_dir, glossary, languages, translated_path
+from torchcourse.workspace import WORKSPACE
 
 SITE = "site"
 FACTS_CELL_ID = "torchcourse-lesson-facts"
@@ -40,13 +43,21 @@ class SiteBuildError(CourseError):
 # --- what a lesson page shows ---------------------------------------------------------------
 
 
-def launch_urls(course: Course, notebook: str) -> dict[str, str]:
-    """Colab and Binder links to a student notebook, from course.repository and .branch."""
+def binder_workspace(language: str) -> str:
+    """The workspace binder/postBuild makes for an edition (`torchcourse start`)."""
+    return WORKSPACE if language == SOURCE_LANGUAGE else f"{WORKSPACE}-{edition_dir(language)}"
+
+
+def launch_urls(course: Course, lesson: Lesson, language: str = SOURCE_LANGUAGE) -> dict[str, str]:
+    """Colab and Binder links to a lesson's student notebook, from course.repository and
+    .branch: Colab opens the edition's notebook, Binder the learner's copy in its workspace."""
     repo = course.course.repository.removeprefix("https://github.com/").strip("/")
     branch = course.course.branch
+    notebook = edition_paths(lesson, language)[0]
+    copy = f"lab/tree/{binder_workspace(language)}/{lesson.name}/{lesson.name}.ipynb"
     return {
         "colab": f"https://colab.research.google.com/github/{repo}/blob/{branch}/{notebook}",
-        "binder": f"https://mybinder.org/v2/gh/{repo}/{branch}?labpath={quote(notebook, safe='')}",
+        "binder": f"https://mybinder.org/v2/gh/{repo}/{branch}?urlpath={quote(copy, safe='')}",
     }
 
 
@@ -64,15 +75,14 @@ def lesson_text(text: str, language: str) -> str:
 
 def lesson_context(course: Course, lesson: Lesson, root: Path, language: str) -> dict:
     """Everything the templates say about one lesson, in the language of the current build."""
-    notebook, _solution = edition_paths(lesson, language)
     return {
         **lesson.model_dump(),
         "title": lesson_text(lesson.title, language),
         "objectives": [lesson_text(o, language) for o in lesson.objectives],
         "name": lesson.name,
-        "devices_text": _(" or ").join(device_label(d) for d in lesson.devices),
+        "devices_text": ", ".join(device_label(d) for d in lesson.devices),
         "badge": verification_badge(lesson, root / RECORDS),
-        **launch_urls(course, notebook),
+        **launch_urls(course, lesson, language),
     }
 
 
@@ -200,12 +210,15 @@ def generate(
             words = "".join(f"{zh} 1000\n" for _en, zh in glossary(language))
             out.write("search_words.txt", words)
         minutes = sum(lesson.minutes for lesson in course.lessons)
+        zipped = bundle_name(language, __version__)  # the edition's notebooks, for offline use
+        out.write(f"{DOWNLOADS}/{zipped}", bundle(root, course, language, __version__))
         out.write(
             "index.md",
             env.get_template("index.md").render(
                 course=info,
                 lessons=lessons,
                 hours=max(1, round(minutes / 60)),
+                bundle=f"{DOWNLOADS}/{zipped}",
                 verification=summary(course, root / RECORDS),
             ),
         )

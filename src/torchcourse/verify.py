@@ -18,7 +18,7 @@ from torchcourse.errors import CourseError
 from torchcourse.i18n import _
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
-from torchcourse.records import RECORDS, refresh_readme
+from torchcourse.records import RECORDS, machine_facts, refresh_readme
 
 
 def run_nbval(notebook: Path, device: str, root: Path) -> tuple[bool, float, str]:
@@ -42,6 +42,7 @@ def write_record(lesson: Lesson, device: str, results: dict[str, dict], root: Pa
         "device": torch.device(device).type,
         "device_name": device_name(device),
         "torch": torch.__version__,
+        **machine_facts(),  # torchvision, OS and Python
         "date": dt.date.today().isoformat(),
         "passed": all(r["result"] == "passed" for r in results.values()),
         "notebooks": results,
