@@ -31,7 +31,12 @@ WRONG = {
             lambda a: torch.from_numpy(np.ascontiguousarray(a)),
             "it is a copy",
         ),
-        ("clears the array", _writes_into_the_array, "changed its argument `a`"),
+        (
+            "clears the array",
+            _writes_into_the_array,
+            "changed its argument `a`",
+            "an in-place operation",
+        ),
     ],
     "02.ex2": [
         ("from_numpy shares", lambda a: torch.from_numpy(a), "shares the array's memory"),

@@ -289,7 +289,12 @@ WRONG = {
         ("returns a Python float", returns_float, "asks for a tensor"),
         ("detaches the loss", detached, "not connected to the logits"),
         ("tensor rebuilt from numbers", rebuilt_from_numbers, "not connected to the logits"),
-        ("shifts the logits in place", shifts_logits_in_place, "changed its argument `logits`"),
+        (
+            "shifts the logits in place",
+            shifts_logits_in_place,
+            "changed its argument `logits`",
+            "an in-place operation",
+        ),
     ],
     "05.ex2": [
         ("p = p - lr * p.grad", rebinds, "only rebinds the name"),

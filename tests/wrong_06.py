@@ -185,7 +185,12 @@ WRONG = {
         ("overflowing quotient", _quotient, "is NaN at z = -100:"),
         ("a tensor back", _tensor_back, "returned a torch.Tensor"),
         ("float64 for a float32 input", _float64_always, "dtype float64, expected float32"),
-        ("overwrites its input", _overwrites_z, "changed its argument `z`"),
+        (
+            "overwrites its input",
+            _overwrites_z,
+            "changed its argument `z`",
+            "an in-place operation",
+        ),
     ],
     "06.ex2": [
         ("ascent direction (y - output)", _ascent, "wrong sign"),
@@ -197,7 +202,7 @@ WRONG = {
         ),
         ("slope of the pre-activation", _slope_on_pre_activation, "wrong values"),
         ("float32 gradients", _float32, "dtype float32"),
-        ("updates wh", _updates_in_place, "changed its argument `wh`"),
+        ("updates wh", _updates_in_place, "changed its argument `wh`", "an in-place operation"),
         ("returns a dict", _as_dict, "tuple of the four gradient arrays"),
     ],
     "06.ex3": [

@@ -206,7 +206,12 @@ WRONG = {
         ("transposed", lambda p, t, n=10: lenet.confusion_matrix(t, p, n), "transposed"),
         ("index += 1", _index_add, "`matrix[labels, predictions] += 1`"),
         ("float counts", _float_counts, "dtype torch.float32"),
-        ("counts in the labels tensor", _counts_in_labels, "changed its argument `labels`"),
+        (
+            "counts in the labels tensor",
+            _counts_in_labels,
+            "changed its argument `labels`",
+            "an in-place operation",
+        ),
         (
             "hard-coded 10 classes",
             lambda p, t, n=10: lenet.confusion_matrix(p, t, 10),
