@@ -48,7 +48,12 @@ WRONG = {
         ("keeps float64", lambda a: torch.from_numpy(a), "dtype torch.float64"),
         ("rounds to int", lambda a: torch.from_numpy(a).int().float(), "wrong values"),
         ("half precision", lambda a: torch.from_numpy(a).half(), "dtype torch.float16"),
-        ("converts the array in place", lambda a: torch.from_numpy(a.round(out=a)).float(), "`a`"),
+        (
+            "converts the array in place",
+            lambda a: torch.from_numpy(a.round(out=a)).float(),
+            "`a`",
+            "an in-place operation",
+        ),
     ],
     "02.ex4": [
         ("rebinds a = a + 1", _rebinds, "only makes your local name"),

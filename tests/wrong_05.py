@@ -76,6 +76,20 @@ def keeps_a_batch_dim(logits, targets, reduction="mean"):
 
 
 # 05.ex2: sgd_step(params, lr)
+def through_data(params, lr):
+    for p in params:
+        if p.grad is not None:
+            p.data -= lr * p.grad
+            p.grad = None
+
+
+def rebinds_data(params, lr):
+    for p in params:
+        if p.grad is not None:
+            p.data = p.data - lr * p.grad
+            p.grad = None
+
+
 def rebinds(params, lr):
     for p in params:
         if p.grad is not None:
@@ -298,6 +312,8 @@ WRONG = {
     ],
     "05.ex2": [
         ("p = p - lr * p.grad", rebinds, "only rebinds the name"),
+        ("p.data -= lr * p.grad", through_data, "changed through .data", "honest way"),
+        ("p.data = p.data - lr * p.grad", rebinds_data, "changed through .data", "honest way"),
         ("adds the gradient", uphill, "moved uphill"),
         ("keeps the gradients", keeps_gradients, "still holds its old values"),
         ("no torch.no_grad()", no_no_grad, "in-place operation"),

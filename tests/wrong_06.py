@@ -180,10 +180,10 @@ def _shuffled(model, optimizer, x, y, batch_size):
 
 WRONG = {
     "06.ex1": [
-        ("a * (1 - a) on the input", _slope_of_input, "equals z (1 - z)"),
+        ("a * (1 - a) on the input", _slope_of_input, "equals z (1 - z)", "one step is missing"),
         ("the sigmoid itself", _np_sigmoid, "equals the sigmoid itself"),
-        ("overflowing quotient", _quotient, "is NaN at z = -100:"),
-        ("a tensor back", _tensor_back, "returned a torch.Tensor"),
+        ("overflowing quotient", _quotient, "is NaN at z = -100:", "overflows to inf"),
+        ("a tensor back", _tensor_back, "returned a torch.Tensor", "arrays in"),
         ("float64 for a float32 input", _float64_always, "dtype float64, expected float32"),
         (
             "overwrites its input",
@@ -217,6 +217,7 @@ WRONG = {
             "a tensor",
             lambda lo, la: (lo.argmax(1) == la).float().mean(),
             "Python float, got a tensor",
+            "plain Python number",
         ),
         ("a count", lambda lo, la: int((lo.argmax(1) == la).sum()), "is 4, expected 0.5"),
         (
@@ -244,7 +245,11 @@ WRONG = {
         ),
         ("drops the last batch", lambda *a: _epoch(*a, drop_last=True), "last, smaller batch"),
         ("shuffles", _shuffled, "differ from a correct epoch"),
-        ("returns a tensor", lambda *a: _epoch(*a, as_tensor=True), "Python float, got a tensor"),
+        (
+            "returns a tensor",
+            lambda *a: _epoch(*a, as_tensor=True),
+            "Python float, got a tensor",
+        ),
         ("returns nothing", lambda *a: _epoch(*a) and None, "should be a number, got None"),
         ("plain mean of batch losses", lambda *a: _epoch(*a, weighted=False), "plain mean"),
         (

@@ -52,6 +52,20 @@ def _configured(**changes):
     )
 
 
+class _ViewMinusOne(lenet.LeNet5):
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = x.view(-1, 400)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+class _ReshapeMinusOne(_ViewMinusOne):
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv2(F.max_pool2d(F.relu(self.conv1(x)), 2))), 2)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x.reshape(-1, 16 * 5 * 5))))))
+
+
 class _ExtraLayer(lenet.LeNet5):
     def __init__(self):
         super().__init__()
@@ -199,6 +213,8 @@ WRONG = {
         ("log_softmax output", _configured(final=lambda t: t.log_softmax(1)), "probabilities"),
         ("ReLU on the output", _configured(final=F.relu), "outputs differ"),
         ("an extra layer", _ExtraLayer, "61,706"),
+        ("x.view(-1, 400)", _ViewMinusOne, "merged the batch dimension", "a -1 in a reshape"),
+        ("x.reshape(-1, 16 * 5 * 5)", _ReshapeMinusOne, "returns 2 rows", "a -1 in a reshape"),
         ("an instance, not a class", lenet.LeNet5(), "pass the class itself"),
         ("not a module", lambda: lambda x: x, "should build an nn.Module"),
     ],

@@ -198,7 +198,7 @@ def _regression_params():
     return [weight, bias, frozen]
 
 
-def _expect_sgd_update(p, old, grad, what) -> None:
+def _expect_sgd_update(p, old, grad, what, version) -> None:
     if not p.is_leaf or not p.requires_grad:
         raise Mismatch(
             _(
@@ -216,6 +216,19 @@ def _expect_sgd_update(p, old, grad, what) -> None:
                 "{what} is unchanged: `p = p - lr * p.grad` only rebinds the name p; change the "
                 "tensor itself, in place"
             ).format(what=what)
+        )
+    if p._version == version:  # new values, yet autograd's version counter never moved
+        raise Mismatch(
+            _(
+                "{what} was changed through .data, which hides the change from autograd (the "
+                "chapter's table of old idioms warns against it): change the parameter itself, "
+                "in place, inside torch.no_grad()"
+            ).format(what=what),
+            hint=N_(
+                "autograd counts every in-place change of a tensor so that it can refuse a "
+                "backward pass that would use stale values; .data gets around that count. "
+                "Switching recording off is the honest way to change a parameter."
+            ),
         )
     if torch.allclose(p.detach(), old + 0.1 * grad):
         raise Mismatch(
@@ -256,14 +269,17 @@ def _sgd_step(answer):
     before = [p.detach().clone() for p in params]
     grads = [None if p.grad is None else p.grad.clone() for p in params]
     objects = [id(p) for p in params]
+    versions = [p._version for p in params]
     call(answer, params, 0.1)
     if [id(p) for p in params] != objects:
         raise Mismatch(
             _("the list now holds other tensors: update each parameter in place, do not replace it")
         )
-    for index, (p, old, grad) in enumerate(zip(params, before, grads, strict=True)):
+    for index, (p, old, grad, version) in enumerate(
+        zip(params, before, grads, versions, strict=True)
+    ):
         what = _("parameter {index} (shape {shape})").format(index=index, shape=tuple(p.shape))
-        _expect_sgd_update(p, old, grad, what)
+        _expect_sgd_update(p, old, grad, what, version)
     return _("every parameter moved by -lr * grad, in place, and its gradient is cleared.")
 
 

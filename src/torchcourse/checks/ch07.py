@@ -320,7 +320,33 @@ def _lenet5(answer):
             )
         if not torch.allclose(got, want, atol=1e-5):
             raise _name_the_difference(got, x, reference)
+    _expect_flatten_keeps_the_batch(model)
     return _("61,706 parameters in the right shapes, and the same outputs as LeNet-5.")
+
+
+def _expect_flatten_keeps_the_batch(model) -> None:
+    """One 28x48 image gives 800 features after conv2: flatten(x, 1) makes fc1 fail on it,
+    a view(-1, 400) makes 2 rows of it, a batch size that silently changed."""
+    x = torch.randn(1, 1, 28, 48, generator=torch.Generator().manual_seed(7))
+    try:
+        with torch.no_grad():
+            got = model(x)
+    except Exception:  # the size mismatch surfaces as an error, as it should
+        return
+    if isinstance(got, torch.Tensor) and got.ndim >= 1 and got.shape[0] != 1:
+        raise Mismatch(
+            _(
+                "for 1 image of 28x48 pixels your forward returns {rows} rows: the flattening "
+                "merged the batch dimension with the features (view(-1, 400) does that when an "
+                "image has more than 400 features); flatten everything but the batch dimension, "
+                "so a wrong image size fails instead of changing the batch size"
+            ).format(rows=got.shape[0]),
+            hint=N_(
+                "a -1 in a reshape takes whatever size is left over, so it can silently take "
+                "it from the batch; say which dimension stays, the first, and let the rest be "
+                "merged into one."
+            ),
+        )
 
 
 def _confusion_cases():
@@ -345,10 +371,9 @@ def _confusion_cases():
             "that never occur still get their row and column of zeros."
         ),
         N_(
-            "give every (true, predicted) pair its own number, true * num_classes + "
-            "predicted, count how often each number occurs with torch.bincount (minlength "
-            "makes it count unseen pairs as 0), and reshape the counts into a square. A "
-            "Python loop over the samples also works, only slower."
+            "a Python loop over the samples that adds 1 to a cell works; without a loop, "
+            "think of each (true, predicted) pair as one number among num_classes² and count "
+            "how often each occurs, unseen ones included. Mind which index is the row."
         ),
         N_(
             "return torch.bincount(labels * num_classes + predictions, minlength=num_classes "

@@ -233,7 +233,8 @@ _USUAL_CAUSES = [
         r"leaf Variable that requires grad is being used in an in-place",
         N_(
             "That usually means a tensor that requires grad (a parameter) was changed in place "
-            "while autograd records: make the change inside `with torch.no_grad():`"
+            "while autograd records: make the change with recording switched off, in "
+            "torch.no_grad()"
         ),
     ),
     (
