@@ -187,6 +187,11 @@ def _cross_entropy(answer):
 
 # 05.ex2: sgd_step(params, lr)
 
+_ACCUMULATE = N_(
+    "backward adds into .grad rather than overwriting it, so every gradient must be cleared "
+    "before the next backward, or two batches' gradients mix."
+)
+
 
 def _regression_params():
     weight = _randn(2, 3, seed=5).requires_grad_()
@@ -215,7 +220,11 @@ def _expect_sgd_update(p, old, grad, what, version) -> None:
             _(
                 "{what} is unchanged: `p = p - lr * p.grad` only rebinds the name p; change the "
                 "tensor itself, in place"
-            ).format(what=what)
+            ).format(what=what),
+            hint=N_(
+                "assigning to a name inside the loop changes what that name points at, not "
+                "the tensor the list holds; the caller sees only changes made to that tensor."
+            ),
         )
     if p._version == version:  # new values, yet autograd's version counter never moved
         raise Mismatch(
@@ -234,7 +243,11 @@ def _expect_sgd_update(p, old, grad, what, version) -> None:
         raise Mismatch(
             _("{what} moved uphill, along the gradient: subtract lr times the gradient").format(
                 what=what
-            )
+            ),
+            hint=N_(
+                "the gradient points to where the loss grows fastest; a descent step goes the "
+                "other way."
+            ),
         )
     expect_tensor(p.detach(), old - 0.1 * grad, _("{what} after the step").format(what=what))
     if p.grad is not None and bool(p.grad.abs().sum() != 0):
@@ -242,7 +255,8 @@ def _expect_sgd_update(p, old, grad, what, version) -> None:
             _(
                 "the gradient of {what} still holds its old values: clear it after the update, "
                 "or the next backward adds to it"
-            ).format(what=what)
+            ).format(what=what),
+            hint=_ACCUMULATE,
         )
 
 
@@ -342,14 +356,19 @@ def _train_step(answer):
             _(
                 "the parameters did not change: the optimizer never applied an update, or the "
                 "gradients were cleared between backward and the update"
-            )
+            ),
+            hint=N_(
+                "backward only fills the gradients; the optimizer's step is what moves the "
+                "parameters, and it reads the gradients that are there when it runs."
+            ),
         )
     if all(torch.allclose(g, s) for g, s in zip(got, stale, strict=True)):
         raise Mismatch(
             _(
                 "the step used the gradients left over from an earlier batch: clear them "
                 "before backpropagating"
-            )
+            ),
+            hint=_ACCUMULATE,
         )
     for index, (g, r) in enumerate(zip(got, right, strict=True)):
         expect_tensor(g, r, _("parameter {index} after one step").format(index=index))
@@ -576,7 +595,11 @@ def _train_epoch(answer):
                 _(
                     "you returned {got:.6g}, the mean of the batch means; the last batch holds "
                     "only 2 examples: weight each batch by its number of examples"
-                ).format(got=got)
+                ).format(got=got),
+                hint=N_(
+                    "a batch's loss is already a mean over its examples; batches of different "
+                    "sizes must count in proportion to their size."
+                ),
             )
     _expect_float(got, want, _("the returned mean loss per example"))
     return _("trains in train mode, one step per batch, and averages over examples.")

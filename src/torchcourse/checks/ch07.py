@@ -65,14 +65,22 @@ def _expect_how_it_was_called(calls, n, batch_size):
             _(
                 "the model ran in training mode, so dropout changed its answers: switch it "
                 "to evaluation mode before predicting"
-            )
+            ),
+            hint=N_(
+                "a model keeps the mode it was last put in, and the caller may have left it "
+                "training; dropout then drops units at random, even while you only predict."
+            ),
         )
     if any(grad for _size, _training, grad in calls):
         raise Mismatch(
             _(
                 "the forward passes recorded a graph for autograd: wrap them in "
                 "torch.no_grad() (nothing is trained here, and it saves memory)"
-            )
+            ),
+            hint=N_(
+                "autograd records every forward pass unless told not to, keeping each batch's "
+                "intermediate results for a backward pass that evaluation never runs."
+            ),
         )
     biggest = max(size for size, _training, _grad in calls)
     if biggest > batch_size:
@@ -88,7 +96,11 @@ def _expect_how_it_was_called(calls, n, batch_size):
             _(
                 "the model saw {seen} of the {n} images: every image counts, the last, "
                 "smaller batch too"
-            ).format(seen=seen, n=n)
+            ).format(seen=seen, n=n),
+            hint=N_(
+                "n images in slices of batch_size leave a smaller slice at the end whenever "
+                "batch_size does not divide n; a range with a step covers it."
+            ),
         )
 
 
@@ -106,7 +118,8 @@ def _expect_fraction(got, correct, n, batch_size):
             _(
                 "evaluate returned {got}, the number of correct predictions: divide by the "
                 "number of images"
-            ).format(got=got)
+            ).format(got=got),
+            hint=N_("an accuracy is a fraction: the correct predictions out of all the images."),
         )
     if abs(got - 100 * want) < 1e-3:
         raise Mismatch(
@@ -260,7 +273,11 @@ def _name_the_difference(got, x, reference) -> Mismatch:
             _(
                 "the outputs are (log-)probabilities: return the raw scores of fc3; "
                 "F.cross_entropy applies log-softmax itself"
-            )
+            ),
+            hint=N_(
+                "the loss this model trains with turns scores into probabilities itself; a "
+                "model that does it too applies the softmax twice."
+            ),
         )
     return Mismatch(
         _(
