@@ -336,8 +336,8 @@ def check(exercise_id: str = _MISSING, answer: object = _MISSING) -> None:
         if exercise_id is _MISSING:
             raise CourseError(
                 _(
-                    'give the exercise id and your function, such as check("03.ex2", '
-                    "my_function): copy the id from the exercise's heading."
+                    'give the exercise id and your function, such as `check("03.ex2", '
+                    "my_function)`: copy the id from the exercise's heading."
                 )
             )
         if answer is _MISSING:
@@ -359,7 +359,7 @@ def hint(exercise_id: str = _MISSING) -> None:
         if exercise_id is _MISSING:
             raise CourseError(
                 _(
-                    'give the exercise id in quotes, such as hint("03.ex2"): copy it from the '
+                    'give the exercise id in quotes, such as `hint("03.ex2")`: copy it from the '
                     "exercise's heading."
                 )
             )
