@@ -22,7 +22,7 @@ def _show(x: torch.Tensor) -> str:
             "tensor arithmetic applies it to every element at once, as in NumPy."
         ),
         N_(
-            "try your function on torch.tensor([-40.0, 0.0, 100.0]): the answer must be -40, "
+            "try your function by hand on -40, 0 and 100 degrees Celsius: the answers must be -40, "
             "32 and 212 degrees Fahrenheit; the first wrong number shows which step is off."
         ),
         N_("return celsius * 9 / 5 + 32"),

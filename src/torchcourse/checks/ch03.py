@@ -494,9 +494,9 @@ def _f64(*values):
             "by element from central differences, then return the largest absolute gap."
         ),
         N_(
-            "For the numeric one, loop over the positions i of x (x.numel() of them): a step "
-            "tensor of zeros with h at position i, reshaped to x's shape, gives f(x + step) and "
-            "f(x - step). Fill a tensor made with torch.zeros_like by index assignment."
+            "For the numeric gradient, visit the elements of x one at a time: nudge only that "
+            "element up and down by h (a tensor of zeros with h in one place does it), and store "
+            "each central difference in a tensor of x's shape and dtype."
         ),
         N_(
             "x = x.detach().requires_grad_(); f(x).backward(); numeric = torch.zeros(x.numel(), "

@@ -157,10 +157,10 @@ def _expect_gradient(answer) -> None:
             "large logit overflows."
         ),
         N_(
-            "The log-probability of class c is logits[i, c] - logsumexp(logits[i]); "
-            "torch.logsumexp(logits, dim=1) (or F.log_softmax) stays finite for logits of "
-            "1000. Pick each row's correct class with two index tensors (rows and targets), "
-            "then reduce with .mean(), .sum() or not at all."
+            "Work in log-probabilities: the log-probability of the right class is its logit minus "
+            "the log of the sum of the row's exponentials, which PyTorch computes without overflow "
+            "even for logits of 1000. Pick the right class in each row, then reduce as the argument"
+            " asks."
         ),
         N_(
             "losses = torch.logsumexp(logits, dim=1) - logits[torch.arange(len(targets)), "
@@ -268,9 +268,9 @@ def _expect_sgd_update(p, old, grad, what, version) -> None:
             "its gradient, and autograd must not record that move."
         ),
         N_(
-            "Switch recording off with torch.no_grad(), then for every parameter that has a "
-            "gradient subtract lr times it in place (-= or sub_), and clear the gradient (set "
-            "it to None or zero it). Skip a parameter whose .grad is None."
+            "Three points: autograd must not record the update; each tensor of the list moves "
+            "itself, downhill, by lr times its gradient; and a gradient left behind adds into the "
+            "next one. A parameter without a gradient stays as it is."
         ),
         N_(
             "with torch.no_grad(): for p in params: if p.grad is not None: "

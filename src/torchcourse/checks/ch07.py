@@ -143,9 +143,9 @@ def _expect_fraction(got, correct, n, batch_size):
             "(the last slice may be shorter); then count the right answers."
         ),
         N_(
-            "step through the images with range(0, len(images), batch_size), slice images "
-            "and labels alike, compare logits.argmax(1) with the labels, add up the matches "
-            "as a Python number, and divide by len(images) once at the end."
+            "Go through the images a slice of batch_size at a time (the last slice may be shorter),"
+            " predict the class with the largest score, count the matches as a Python number, and "
+            "divide by the number of images once, at the end."
         ),
         N_(
             "model.eval(), then under `with torch.no_grad():` loop `for start in range(0, "

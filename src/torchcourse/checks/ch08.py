@@ -517,9 +517,9 @@ _EX3_CASES = [((15, 8), (12, 2)), ((5, 12), (1, 9))]
             "big, and here they are not."
         ),
         N_(
-            "count this rank's correct predictions and its number of images (eval mode, "
-            "`torch.no_grad()`), put both in one tensor, `dist.all_reduce` it so that every "
-            "rank holds the totals, and divide."
+            "Each rank counts its own correct predictions and its own images, with the model in "
+            "evaluation mode and nothing recorded; one collective then adds both counts up over all"
+            " ranks, so that every rank can divide the totals."
         ),
         N_(
             "`model.eval()`; under `with torch.no_grad():` take `correct = "
@@ -647,11 +647,11 @@ _EX4_CASES = [(2, (3, 4)), (3, (10,)), (3, (2, 6))]
             "finished chunks travel around the ring and are copied."
         ),
         N_(
-            "`tensor.view(-1).tensor_split(world_size)` gives views, so writing into a chunk "
-            "writes into the tensor. At step s of the first round send chunk (rank - s) and "
-            "add into chunk (rank - s - 1); in the second round send chunk (rank + 1 - s) and "
-            "receive into chunk (rank - s), all modulo world_size. Start each send with "
-            "`dist.isend` before the blocking `dist.recv`, then wait for the send."
+            "Split the flat tensor into world_size chunks that are views, so that writing into a "
+            "chunk writes into the tensor. In the first round each rank sends one chunk to its "
+            "neighbour and adds the chunk it receives into its own; in the second round the "
+            "finished chunks travel round the ring the same way. Send without blocking, then "
+            "receive."
         ),
         N_(
             "with `rank, world = dist.get_rank(), dist.get_world_size()` and `chunks = "
