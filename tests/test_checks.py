@@ -259,16 +259,17 @@ def test_a_diagnosed_failure_keeps_the_ladder_where_it_was():
         (lambda: torch.ones(2, requires_grad=True).add_(1), "torch.no_grad()"),
         (lambda: torch.ones(2).to("meta") + torch.ones(2), "different devices"),
         (lambda: torch.ones(2, 3) @ torch.ones(3, 2, dtype=torch.float64), "different dtypes"),
+        (lambda: torch.ones(3, 1)[:, :: 1 - 1], "one row or one column"),
     ],
-    ids=["matmul shapes", "broadcast", "view", "in-place leaf", "device", "dtype"],
+    ids=["matmul shapes", "broadcast", "view", "in-place leaf", "device", "dtype", "step 0"],
 )
 def test_a_common_exception_is_explained_after_its_own_text(cause, words):
     def answer(*args, **kwargs):
         cause()
 
     line = run_check("01.ex1", answer).line()
-    assert "your code raised RuntimeError: " in line and words in line, line
-    assert line.index("raised RuntimeError") < line.index(words)
+    assert "your code raised " in line and words in line, line
+    assert line.index("your code raised") < line.index(words)
 
 
 def test_hint_and_check_without_arguments_say_how_to_call_them(capsys):

@@ -64,12 +64,12 @@ WRONG = {
         (
             "slice step from the width (divides by zero on one column)",
             lambda x: x[:: x.shape[0] - 1, :: x.shape[1] - 1],
-            "slice step cannot be zero",
+            "slice step cannot be zero. That usually means a step computed from a size",
         ),
         (
             "first row sliced by the width",
             lambda x: torch.stack([x[0, :: x.shape[1] - 1], x[-1, :: x.shape[1] - 1]]),
-            "slice step cannot be zero",
+            "slice step cannot be zero. That usually means a step computed from a size",
         ),
         ("hard-coded size", lambda x: x[[0, 2]][:, [0, 4]], "raised IndexError"),
         (

@@ -245,6 +245,13 @@ _USUAL_CAUSES = [
         ),
     ),
     (
+        r"slice step cannot be zero",
+        N_(
+            "That usually means a step computed from a size (such as shape - 1) is 0 for a "
+            "dimension of size 1: try your code on an input with one row or one column"
+        ),
+    ),
+    (
         r"expected scalar type|same dtype|expected both vectors to have same dtype|"
         r"Found dtype \w+ but expected|result type \w+ can't be cast",
         N_(
