@@ -16,11 +16,16 @@ def _triple_with_break(x, limit):
         x = torch.mul(x, 3)
 
 
-def _triple_counting_steps(x, limit):
-    steps = 0
-    while (x * 3**steps).abs().sum() < limit:
-        steps += 1
-    return x * 3**steps
+def _triple_by_adding(x, limit):
+    while x.abs().sum() < limit:
+        x = x + x + x
+    return x
+
+
+def _triple_with_item_in_the_condition(x, limit):
+    while x.abs().sum().item() < limit:
+        x = 3 * x
+    return x
 
 
 RIGHT = {
@@ -33,6 +38,7 @@ RIGHT = {
     "00.ex2": [
         ("recursion", _triple_recursive),
         ("while True with torch.mul", _triple_with_break),
-        ("count the steps, multiply once", _triple_counting_steps),
+        ("x + x + x", _triple_by_adding),
+        (".item() in the condition only", _triple_with_item_in_the_condition),
     ],
 }

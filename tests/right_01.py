@@ -55,6 +55,19 @@ RIGHT = {
             ),
         ),
         ("stacked elements", _corners_by_hand),
+        ("four slices", lambda x: torch.cat([x[:1], x[-1:]])[:, torch.tensor([0, -1])]),
+        (
+            "stack of two rows",
+            lambda x: torch.stack([x[0, [0, -1]], x[-1, [0, -1]]]),
+        ),
+        (
+            "advanced indexing with tensors",
+            lambda x: x[torch.tensor([[0], [x.shape[0] - 1]]), torch.tensor([0, x.shape[1] - 1])],
+        ),
+        (
+            "new_tensor keeps dtype",
+            lambda x: x.new_tensor([[x[0, 0], x[0, -1]], [x[-1, 0], x[-1, -1]]]),
+        ),
     ],
     "01.ex3": [
         ("flatten(1)", lambda x: x.flatten(1)),

@@ -51,6 +51,12 @@ def _derivative_ones(f, x):
     return x.grad
 
 
+def _derivative_grad_of_sum(f, x):
+    leaf = x.detach().clone().requires_grad_(True)
+    total = f(leaf).sum()
+    return torch.autograd.grad(outputs=total, inputs=[leaf])[0]
+
+
 def _derivative_vmap(f, x):
     flat = x.detach().reshape(-1)
     return torch.vmap(torch.func.grad(f))(flat).reshape(x.shape)
@@ -121,6 +127,11 @@ RIGHT = {
         ("torch.autograd.grad", _derivative_autograd_grad),
         ("backward with ones", _derivative_ones),
         ("vmap of func.grad", _derivative_vmap),
+        (
+            "forward mode, torch.func.jvp with ones",
+            lambda f, x: torch.func.jvp(f, (x.detach(),), (torch.ones_like(x),))[1],
+        ),
+        ("grad of the sum, create_graph=False", _derivative_grad_of_sum),
     ],
     "03.ex4": [
         ("torch.autograd.grad", _per_batch_autograd_grad),

@@ -55,6 +55,27 @@ def count_with_parameters_to_vector(model):
 
 
 # 04.ex3: classic_sequential()
+_RELU, _POOL = nn.ReLU(), nn.MaxPool2d(2)
+
+
+def sequential_sharing_relu():
+    """Modules without parameters may be shared; the layers with weights are new each call."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5),
+        _RELU,
+        _POOL,
+        nn.Conv2d(6, 16, 5),
+        _RELU,
+        _POOL,
+        nn.Flatten(),
+        nn.Linear(400, 120),
+        _RELU,
+        nn.Linear(120, 84),
+        _RELU,
+        nn.Linear(84, 10),
+    )
+
+
 def _classic_layers():
     return [
         nn.Conv2d(1, 6, kernel_size=5),
@@ -191,6 +212,7 @@ RIGHT = {
         ("append one by one", sequential_appended),
         ("an OrderedDict of named layers", sequential_with_names),
         ("nested blocks", sequential_of_blocks),
+        ("one ReLU and one pool module shared, new weights each call", sequential_sharing_relu),
     ],
     "04.ex4": [
         ("F.dropout with self.training", FunctionalWithTraining),

@@ -48,6 +48,20 @@ def shift_by_max_out_of_place(logits, targets, reduction="mean"):
 
 
 # 05.ex2: sgd_step(params, lr)
+def with_torch_sgd(params, lr):
+    torch.optim.SGD([p for p in params if p.grad is not None], lr=lr).step()
+    for p in params:
+        p.grad = None
+
+
+def copy_into_each(params, lr):
+    with torch.no_grad():
+        for p in params:
+            if p.grad is not None:
+                p.copy_(p - lr * p.grad)
+                p.grad = None
+
+
 def add_with_alpha(params, lr):
     with torch.no_grad():
         for p in params:
@@ -169,6 +183,8 @@ RIGHT = {
         ("add_ with alpha=-lr, grad = None", add_with_alpha),
         ("sub_ per parameter, grad.zero_()", sub_then_zero),
         ("@torch.no_grad() decorator", decorated),
+        ("torch.optim.SGD's own step", with_torch_sgd),
+        ("copy_ of the new values", copy_into_each),
     ],
     "05.ex3": [
         ("loss first, then zero_grad before backward", loss_first_then_zero_grad),

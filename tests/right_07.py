@@ -119,6 +119,19 @@ class _LeNetPoolThenRelu(nn.Module):
         return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
 
 
+class _LeNetFlattenModule(_LeNetPoolThenRelu):
+    """nn.Flatten() as a layer of its own (start_dim=1 by default)."""
+
+    def __init__(self):
+        super().__init__()
+        self.flatten = nn.Flatten()
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.flatten(self.pool(F.relu(self.conv2(x))))
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
 # 07.ex4: a confusion matrix
 
 
@@ -161,6 +174,7 @@ RIGHT = {
         ("nn.Sequential blocks", _LeNetBlocks),
         ("a subclass of nn.Sequential", _LeNetSequential),
         ("pool then ReLU, nn.MaxPool2d, view", _LeNetPoolThenRelu),
+        ("nn.Flatten and F.relu", _LeNetFlattenModule),
     ],
     "07.ex4": [
         ("a Python loop", _confusion_loop),

@@ -35,7 +35,15 @@ def _all_gather_and_mean(model):
             continue
         everyone = [torch.empty_like(p.grad) for _ in range(dist.get_world_size())]
         dist.all_gather(everyone, p.grad)
-        p.grad = torch.stack(everyone).mean(0)
+        p.grad.copy_(torch.stack(everyone).mean(0))  # in place, as the statement asks
+
+
+def _torch_div_out(model):
+    world = float(dist.get_world_size())
+    for p in model.parameters():
+        if p.grad is not None:
+            dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
+            torch.div(p.grad, world, out=p.grad)
 
 
 # 08.ex2: shard the indices
@@ -56,6 +64,17 @@ def _numpy_contiguous_blocks(n, rank, world_size, epoch=0, shuffle=True, seed=0)
     size = math.ceil(n / world_size)
     order = np.resize(order, size * world_size)  # repeats from the start
     return order[rank * size : (rank + 1) * size]
+
+
+def _fork_rng_and_manual_seed(n, rank, world_size, epoch=0, shuffle=True, seed=0):
+    """Seeds the global generator, but inside fork_rng, which puts its state back."""
+    order = list(range(n))
+    if shuffle:
+        with torch.random.fork_rng():
+            torch.manual_seed(seed + epoch)
+            order = torch.randperm(n).tolist()
+    order += order[: math.ceil(n / world_size) * world_size - n]
+    return order[rank::world_size]
 
 
 def _python_random_tensor(n, rank, world_size, epoch=0, shuffle=True, seed=0):
@@ -149,11 +168,13 @@ RIGHT = {
         ("one flat all_reduce", _one_flat_all_reduce),
         ("async, divided first", _async_then_divide_first),
         ("all_gather and mean", _all_gather_and_mean),
+        ("torch.div with out=", _torch_div_out),
     ],
     "08.ex2": [
         ("DistributedSampler itself", _distributed_sampler),
         ("NumPy, contiguous blocks", _numpy_contiguous_blocks),
         ("Python random, tensor result", _python_random_tensor),
+        ("manual_seed inside fork_rng", _fork_rng_and_manual_seed),
     ],
     "08.ex3": [
         ("two reductions, tensor result", _two_reductions_tensor_result),

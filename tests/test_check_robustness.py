@@ -51,7 +51,7 @@ def test_the_reference_passes_whatever_the_session_set(exercise_id):
 
 @pytest.mark.parametrize(
     ("exercise_id", "label", "answer"),
-    [(i, label, answer) for i, cases in WRONG.items() for label, answer, _ in cases],
+    [(i, label, answer) for i, cases in WRONG.items() for label, answer, *_ in cases],
     ids=lambda value: value if isinstance(value, str) else "",
 )
 def test_wrong_answers_fail_whatever_the_session_set(exercise_id, label, answer):
@@ -107,7 +107,7 @@ def test_an_answer_without_cpu_fails_on_a_cpu_only_machine():
 def test_float64_default_neither_passes_a_wrong_06_ex1_nor_fails_03_ex4():
     torch.set_default_dtype(torch.float64)
     try:
-        for label, answer, _ in WRONG["06.ex1"]:
+        for label, answer, *_ in WRONG["06.ex1"]:
             assert run_check("06.ex1", answer).status == FAILED, label
         assert run_check("03.ex4", reference_answer("03.ex4")).status == PASSED
     finally:

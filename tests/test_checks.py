@@ -93,18 +93,33 @@ def test_spoiled_tensor_results_fail(exercise_id, kind):
     wrong = _mutants(reference_answer(exercise_id))[kind]
     result = run_check(exercise_id, wrong)
     assert result.status == FAILED, f"{kind} passed: {result.line()}"
-    assert "Hint 1/" in result.line()
+    assert "Hint" in result.line()
 
 
 @pytest.mark.parametrize(
-    ("exercise_id", "label", "answer", "words"),
-    [(i, label, answer, words) for i, cases in WRONG.items() for label, answer, words in cases],
+    ("exercise_id", "label", "answer", "words", "hint_words"),
+    [
+        (i, label, answer, words, rest[0] if rest else None)
+        for i, cases in WRONG.items()
+        for label, answer, words, *rest in cases
+    ],
     ids=lambda value: value if isinstance(value, str) else "",
 )
-def test_typical_mistakes_fail_with_a_useful_message(exercise_id, label, answer, words):
+def test_typical_mistakes_fail_with_a_useful_message_and_the_hint_for_it(
+    exercise_id, label, answer, words, hint_words
+):
+    """The message names the mistake; the hint shown is that mistake's own hint when the check
+    diagnosed it (hint_words, the 4th item of a wrong_NN.py entry), else rung 1 of the ladder."""
     result = run_check(exercise_id, answer)
     assert result.status == FAILED, f"{label} passed: {result.line()}"
     assert words in result.line(), result.line()
+    if hint_words is None:
+        assert not result.diagnosed, f"{label}: diagnosed; add its hint words: {result.hint}"
+        assert result.hint == REGISTRY[exercise_id].hints[0], result.line()
+    else:
+        assert result.diagnosed, f"{label}: shows the ladder, not a hint for it: {result.line()}"
+        assert hint_words in result.hint and "Hint: " in result.line(), result.line()
+        assert f'hint("{exercise_id}")' in result.line()
 
 
 def test_check_prints_exactly_one_line(capsys):
@@ -160,8 +175,11 @@ def test_no_solution_code_before_the_last_rung_or_in_a_failure(exercise_id):
     code = solution_code_lines(exercise_id)
     hints = REGISTRY[exercise_id].hints
     texts = [("rung", h) for h in hints[:-1]]
-    for label, answer, _ in WRONG.get(exercise_id, []):
-        texts.append((f"failure for {label!r}", run_check(exercise_id, answer).message))
+    for label, answer, *_ in WRONG.get(exercise_id, []):
+        result = run_check(exercise_id, answer)
+        texts.append((f"failure for {label!r}", result.message))
+        if result.diagnosed:
+            texts.append((f"diagnosis hint for {label!r}", result.hint))
     for where, text in texts:
         for line in code:
             assert line not in text, f"{exercise_id}: the {where} gives away `{line}`"
@@ -210,3 +228,53 @@ def test_an_unrecorded_check_leaves_the_ladder_alone():
     assert run_check(exercise_id, None).rung == 1, "the first recorded failure shows rung 1"
     assert run_check(exercise_id, reference_answer(exercise_id), record=False).status == PASSED
     assert run_check(exercise_id, None).rung == 2, "an unrecorded pass ends nothing"
+
+
+def test_a_diagnosed_failure_keeps_the_ladder_where_it_was():
+    from torchcourse.checks import Mismatch, exercise
+
+    @exercise("99.ex1", hints=["nudge", "closer", "code"])
+    def _verify(answer):
+        if answer == "known":
+            raise Mismatch("a known mistake", hint="the hint for that mistake")
+        raise Mismatch("something else")
+
+    try:
+        first = run_check("99.ex1", "known")
+        assert first.diagnosed and first.hint == "the hint for that mistake"
+        assert "Hint: the hint for that mistake" in first.line() and "1/3" not in first.line()
+        assert run_check("99.ex1", "other").hint == "nudge", "the ladder starts at rung 1"
+        assert run_check("99.ex1", "known").hint == "the hint for that mistake"
+        assert run_check("99.ex1", "other").hint == "closer"
+    finally:
+        del REGISTRY["99.ex1"]
+
+
+@pytest.mark.parametrize(
+    ("cause", "words"),
+    [
+        (lambda: torch.ones(2, 3) @ torch.ones(4, 5), "inner sizes of a matrix product"),
+        (lambda: torch.ones(3) + torch.ones(4), "cannot broadcast"),
+        (lambda: torch.ones(2, 3).T.view(6), "non-contiguous"),
+        (lambda: torch.ones(2, requires_grad=True).add_(1), "torch.no_grad()"),
+        (lambda: torch.ones(2).to("meta") + torch.ones(2), "different devices"),
+        (lambda: torch.ones(2, 3) @ torch.ones(3, 2, dtype=torch.float64), "different dtypes"),
+        (lambda: torch.ones(3, 1)[:, :: 1 - 1], "one row or one column"),
+    ],
+    ids=["matmul shapes", "broadcast", "view", "in-place leaf", "device", "dtype", "step 0"],
+)
+def test_a_common_exception_is_explained_after_its_own_text(cause, words):
+    def answer(*args, **kwargs):
+        cause()
+
+    line = run_check("01.ex1", answer).line()
+    assert "your code raised " in line and words in line, line
+    assert line.index("your code raised") < line.index(words)
+
+
+def test_hint_and_check_without_arguments_say_how_to_call_them(capsys):
+    hint()
+    check()
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and 'hint("03.ex2")' in lines[0] and "TypeError" not in lines[0]
+    assert 'check("03.ex2", my_function)' in lines[1]

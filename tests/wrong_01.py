@@ -24,9 +24,18 @@ def _unsqueezes_in_place(a, b):
     return a.unsqueeze_(1) + b
 
 
+def _corners_through_item(x):
+    return torch.tensor([[x[0, 0].item(), x[0, -1].item()], [x[-1, 0].item(), x[-1, -1].item()]])
+
+
 WRONG = {
     "01.ex1": [
-        ("int64 from arange", lambda r, c: torch.arange(r * c).reshape(r, c), "dtype torch.int64"),
+        (
+            "int64 from arange",
+            lambda r, c: torch.arange(r * c).reshape(r, c),
+            "dtype torch.int64",
+            "unless you ask for a dtype",
+        ),
         ("counts from 1", lambda r, c: torch.arange(1.0, r * c + 1).reshape(r, c), "wrong values"),
         (
             "transposed",
@@ -38,14 +47,36 @@ WRONG = {
     ],
     "01.ex2": [
         ("first row only", lambda x: x[0, [0, -1]], "has shape (2,)"),
-        ("two paired lists", lambda x: x[[0, -1], [0, -1]], "paired position by position"),
+        (
+            "two paired lists",
+            lambda x: x[[0, -1], [0, -1]],
+            "paired position by position",
+            "read together",
+        ),
         ("top-left block", lambda x: x[:2, :2], "wrong values"),
-        ("floats", lambda x: x[[0, -1]][:, [0, -1]].float(), "dtype"),
+        ("floats", lambda x: x[[0, -1]][:, [0, -1]].float(), "dtype", "same dtype"),
+        (
+            "rebuilt through .item() and torch.tensor",
+            _corners_through_item,
+            "must keep x's dtype",
+            "same dtype",
+        ),
+        (
+            "slice step from the width (divides by zero on one column)",
+            lambda x: x[:: x.shape[0] - 1, :: x.shape[1] - 1],
+            "slice step cannot be zero. That usually means a step computed from a size",
+        ),
+        (
+            "first row sliced by the width",
+            lambda x: torch.stack([x[0, :: x.shape[1] - 1], x[-1, :: x.shape[1] - 1]]),
+            "slice step cannot be zero. That usually means a step computed from a size",
+        ),
         ("hard-coded size", lambda x: x[[0, 2]][:, [0, 4]], "raised IndexError"),
         (
             "zeroes the middle",
             lambda x: x.index_fill_(0, torch.arange(1, len(x) - 1), 0)[[0, -1]][:, [0, -1]],
             "changed its argument `x`",
+            "an in-place operation",
         ),
     ],
     "01.ex3": [
@@ -57,32 +88,53 @@ WRONG = {
     ],
     "01.ex4": [
         ("elementwise", lambda a, b: a + b, "raised RuntimeError"),
-        ("transposed table", lambda a, b: b[:, None] + a[None, :], "is transposed"),
+        ("transposed table", lambda a, b: b[:, None] + a[None, :], "is transposed", "a column"),
         ("product", lambda a, b: a[:, None] * b[None, :], "wrong values"),
-        ("zeroes its inputs", _zero_inputs, "changed its argument `a`"),
-        ("unsqueeze_ in place", _unsqueezes_in_place, "changed its argument `a`"),
+        ("zeroes its inputs", _zero_inputs, "changed its argument `a`", "an in-place operation"),
+        (
+            "unsqueeze_ in place",
+            _unsqueezes_in_place,
+            "changed its argument `a`",
+            "an in-place operation",
+        ),
     ],
     "01.ex5": [
-        ("no transpose", lambda x, w, b: x @ w + b, "not transposed"),
-        ("forgets bias", lambda x, w, b: x @ w.T, "bias is missing"),
-        ("elementwise product", lambda x, w, b: x * w + b, "elementwise product"),
+        ("no transpose", lambda x, w, b: x @ w + b, "not transposed", "has to be transposed"),
+        ("forgets bias", lambda x, w, b: x @ w.T, "bias is missing", "one more step"),
+        ("elementwise product", lambda x, w, b: x * w + b, "elementwise product", "a sum over"),
         ("elementwise, summed", lambda x, w, b: (x * w).sum(1) + b, "has shape"),
-        ("transposed result", lambda x, w, b: w @ x.T + b[:, None], "is transposed"),
-        ("zeroes x and weight", _zero_inputs, "changed its argument `x`"),
-        ("zeroes all three", _zero_all, "changed its argument `x`"),
-        ("bias added in place", lambda x, w, b: x @ w.T + b.add_(0.5) - 0.5, "argument `bias`"),
+        (
+            "transposed result",
+            lambda x, w, b: w @ x.T + b[:, None],
+            "is transposed",
+            "outputs in the rows",
+        ),
+        ("zeroes x and weight", _zero_inputs, "changed its argument `x`", "an in-place operation"),
+        ("zeroes all three", _zero_all, "changed its argument `x`", "an in-place operation"),
+        (
+            "bias added in place",
+            lambda x, w, b: x @ w.T + b.add_(0.5) - 0.5,
+            "argument `bias`",
+            "an in-place operation",
+        ),
     ],
     "01.ex6": [
-        ("ignores device", lambda x, d: x.float(), "asked for device 'meta'"),
+        ("ignores device", lambda x, d: x.float(), "asked for device 'meta'", "second argument"),
         ("keeps dtype", lambda x, d: x.to(d), "dtype torch.int64"),
         (
             "changes x in place",
             lambda x, d: x.mul_(1).add_(1).to(d, torch.float32) - 1,
             "changed its argument `x`",
+            "an in-place operation",
         ),
         ("float64", lambda x, d: x.to(d, torch.float64), "dtype torch.float64"),
-        ("no copy when nothing changes", lambda x, d: x.to(d, torch.float32), "shares memory"),
-        ("float() then to()", lambda x, d: x.float().to(d), "shares memory"),
-        ("a view of x", lambda x, d: x.to(d, torch.float32)[:], "shares memory"),
+        (
+            "no copy when nothing changes",
+            lambda x, d: x.to(d, torch.float32),
+            "shares memory",
+            "copy explicitly",
+        ),
+        ("float() then to()", lambda x, d: x.float().to(d), "shares memory", "copy explicitly"),
+        ("a view of x", lambda x, d: x.to(d, torch.float32)[:], "shares memory", "copy explicitly"),
     ],
 }

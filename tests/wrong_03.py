@@ -21,6 +21,18 @@ def _sigmoid_by_func_grad(x):
     return torch.vmap(torch.func.grad(torch.sigmoid))(x.reshape(-1)).reshape(x.shape)
 
 
+def _sigmoid_by_forward_ad(x):
+    import torch.autograd.forward_ad as fwad
+
+    with fwad.dual_level():
+        dual = fwad.make_dual(x, torch.ones_like(x))
+        return fwad.unpack_dual(torch.sigmoid(dual)).tangent
+
+
+def _sigmoid_by_func_jvp(x):
+    return torch.func.jvp(torch.sigmoid, (x,), (torch.ones_like(x),))[1]
+
+
 # Exercise 2: vjp(f, x, v)
 def _vjp_ignores_v(f, x, v):
     x = x.detach().requires_grad_()
@@ -83,6 +95,11 @@ def _derivative_clone(f, x):
     x = x.clone().requires_grad_()
     f(x).sum().backward()
     return x.grad
+
+
+def _derivative_central_difference(f, x):
+    x64, h = x.detach().double(), 1e-6
+    return ((f(x64 + h) - f(x64 - h)) / (2 * h)).to(x.dtype)
 
 
 # Exercise 4: per_batch_grads(loss_fn, w, batches)
@@ -172,6 +189,19 @@ def _returns_a_list(loss_fn, w, batches):
     return grads
 
 
+def _float32_buffer(f, x, h=1e-6):
+    x = x.detach().requires_grad_()
+    f(x).backward()
+    numeric = torch.zeros(x.numel())
+    with torch.no_grad():
+        for i in range(x.numel()):
+            step = torch.zeros(x.numel(), dtype=x.dtype)
+            step[i] = h
+            step = step.reshape(x.shape)
+            numeric[i] = (f(x + step) - f(x - step)) / (2 * h)
+    return (x.grad - numeric.reshape(x.shape)).abs().max().item()
+
+
 # Exercise 5: gradient_error(f, x, h)
 def _autograd(f, x):
     x = x.detach().requires_grad_()
@@ -255,9 +285,11 @@ WRONG = {
         ("x(1 - x) on the raw input", lambda x: x * (1 - x), "wrong values"),
         ("sigmoid(x)(1 - x)", lambda x: torch.sigmoid(x) * (1 - x), "wrong values"),
         ("the .grad of a fresh tensor", lambda x: x.clone().requires_grad_().grad, "got None"),
-        ("autograd's backward", _sigmoid_by_backward, "runs a backward pass"),
-        ("torch.autograd.grad", _sigmoid_by_autograd_grad, "runs a backward pass"),
-        ("torch.func.grad", _sigmoid_by_func_grad, "runs a backward pass"),
+        ("autograd's backward", _sigmoid_by_backward, "runs a backward pass", "on paper"),
+        ("torch.autograd.grad", _sigmoid_by_autograd_grad, "runs a backward pass", "on paper"),
+        ("torch.func.grad", _sigmoid_by_func_grad, "runs a backward pass", "on paper"),
+        ("forward-mode AD", _sigmoid_by_forward_ad, "forward-mode automatic", "on paper"),
+        ("torch.func.jvp", _sigmoid_by_func_jvp, "forward-mode automatic", "on paper"),
     ],
     "03.ex2": [
         ("ignores v", _vjp_ignores_v, "wrong values"),
@@ -279,24 +311,56 @@ WRONG = {
         ("returns f(x)", lambda f, x: f(x), "wrong values"),
         ("clone of a tensor that records", _derivative_clone, "filled the caller's x.grad"),
         ("rough forward difference", _derivative_forward_difference, "wrong values"),
+        (
+            "central difference in float64",
+            _derivative_central_difference,
+            "never ran autograd",
+            "only estimates",
+        ),
     ],
     "03.ex4": [
-        ("never resets", _never_resets, "accumulates"),
-        ("resets after backward", _resets_after, "before each backward, not after"),
-        ("stores w.grad itself", _keeps_the_same_tensor, "store a copy (.clone())"),
+        ("never resets", _never_resets, "accumulates", "adds the new gradient"),
+        (
+            "resets after backward",
+            _resets_after,
+            "before each backward, not after",
+            "adds the new gradient",
+        ),
+        (
+            "stores w.grad itself",
+            _keeps_the_same_tensor,
+            "store a copy (.clone())",
+            "references, not copies",
+        ),
         ("zero_ on a missing grad", _zero_on_none, "raised AttributeError"),
         ("one backward for all", _one_backward_for_all, "has shape"),
         ("returns a list", _returns_a_list, "got list"),
-        ("leaves the last gradient in w.grad", _leaves_the_last_gradient, "(here None)"),
-        ("restores a gradient it zeroed", _restores_a_zeroed_gradient, "no longer holds"),
+        (
+            "leaves the last gradient in w.grad",
+            _leaves_the_last_gradient,
+            "(here None)",
+            "keep that tensor aside",
+        ),
+        (
+            "restores a gradient it zeroed",
+            _restores_a_zeroed_gradient,
+            "no longer holds",
+            "keep that tensor aside",
+        ),
         ("changes w", _takes_a_step, "changed w itself"),
     ],
     "03.ex5": [
-        ("forward difference", _forward_difference, "one-sided difference's error"),
+        (
+            "forward difference",
+            _forward_difference,
+            "one-sided difference's error",
+            "nudges both ways",
+        ),
+        ("float32 buffer", _float32_buffer, "rounding of a float32 buffer", "dtype of x"),
         ("divides by h, not 2h", _divides_by_h, "gradient_error for a correct sum(x**3) is"),
         ("signed maximum", _signed_max, "for the buggy cube is 0.75"),
         ("mean instead of max", _mean_error, "for the buggy cube is"),
-        ("ignores h", _ignores_h, "use the h you are given"),
+        ("ignores h", _ignores_h, "use the h you are given", "the one passed"),
         ("returns every difference", _returns_both_differences, "should be a single number"),
         ("all elements at once", _all_at_once, "gradient_error for a correct sum(x**3) is"),
         ("marks the caller's x", _marks_callers_x, "switched on requires_grad of the caller's x"),

@@ -126,6 +126,18 @@ def _flattens_the_batch_too():
     return nn.Sequential(*layers)
 
 
+_ONCE = nn.Sequential(*_lenet_layers())
+_LAYERS = _lenet_layers()
+
+
+def _the_same_each_call():
+    return _ONCE
+
+
+def _the_same_layers_each_call():
+    return nn.Sequential(*_LAYERS)
+
+
 class SubclassNet(nn.Module):
     def __init__(self):
         super().__init__()
@@ -305,6 +317,18 @@ WRONG = {
         ("flattens the batch dimension too", _flattens_the_batch_too, "raised RuntimeError"),
         ("a subclass, not a Sequential", SubclassNet, "expected an nn.Sequential"),
         ("returns the class", lambda: nn.Sequential, "should make an nn.Module"),
+        (
+            "returns the same object each call",
+            _the_same_each_call,
+            "return the same layers",
+            "on each call",
+        ),
+        (
+            "reuses the same layers",
+            _the_same_layers_each_call,
+            "return the same layers",
+            "on each call",
+        ),
     ],
     "04.ex4": [
         ("F.dropout without training=", FunctionalDropout, "dropout is still active in eval"),
@@ -322,9 +346,14 @@ WRONG = {
         ("a mask made on the CPU", MaskOnTheCpu, "fails on a GPU"),
     ],
     "04.ex5": [
-        ("forgets eval()", forgets_eval, "still in training mode"),
-        ("weights_only=False", trusts_the_file, "ran the code hidden in it"),
-        ("returns the state_dict", returns_the_dict, "returns the state_dict itself"),
+        ("forgets eval()", forgets_eval, "still in training mode", "starts in training mode"),
+        ("weights_only=False", trusts_the_file, "ran the code hidden in it", "runs their code"),
+        (
+            "returns the state_dict",
+            returns_the_dict,
+            "returns the state_dict itself",
+            "only the tensors",
+        ),
         ("never loads the file", forgets_to_load, "not the tensor saved in the file"),
         ("returns load_state_dict's report", returns_load_result, "should return an nn.Module"),
         ("returns model.eval, not model.eval()", returns_the_eval_method, "got method"),

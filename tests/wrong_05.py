@@ -76,6 +76,20 @@ def keeps_a_batch_dim(logits, targets, reduction="mean"):
 
 
 # 05.ex2: sgd_step(params, lr)
+def through_data(params, lr):
+    for p in params:
+        if p.grad is not None:
+            p.data -= lr * p.grad
+            p.grad = None
+
+
+def rebinds_data(params, lr):
+    for p in params:
+        if p.grad is not None:
+            p.data = p.data - lr * p.grad
+            p.grad = None
+
+
 def rebinds(params, lr):
     for p in params:
         if p.grad is not None:
@@ -289,22 +303,34 @@ WRONG = {
         ("returns a Python float", returns_float, "asks for a tensor"),
         ("detaches the loss", detached, "not connected to the logits"),
         ("tensor rebuilt from numbers", rebuilt_from_numbers, "not connected to the logits"),
-        ("shifts the logits in place", shifts_logits_in_place, "changed its argument `logits`"),
+        (
+            "shifts the logits in place",
+            shifts_logits_in_place,
+            "changed its argument `logits`",
+            "an in-place operation",
+        ),
     ],
     "05.ex2": [
-        ("p = p - lr * p.grad", rebinds, "only rebinds the name"),
-        ("adds the gradient", uphill, "moved uphill"),
-        ("keeps the gradients", keeps_gradients, "still holds its old values"),
+        ("p = p - lr * p.grad", rebinds, "only rebinds the name", "not the tensor the list holds"),
+        ("p.data -= lr * p.grad", through_data, "changed through .data", "honest way"),
+        ("p.data = p.data - lr * p.grad", rebinds_data, "changed through .data", "honest way"),
+        ("adds the gradient", uphill, "moved uphill", "the other way"),
+        ("keeps the gradients", keeps_gradients, "still holds its old values", "must be cleared"),
         ("no torch.no_grad()", no_no_grad, "in-place operation"),
         ("moves a parameter without a gradient", touches_frozen, "has no gradient but was changed"),
         ("replaces the tensors", replaces_list_items, "do not replace it"),
         ("ignores lr", ignores_lr, "wrong values"),
     ],
     "05.ex3": [
-        ("no zero_grad", no_zero_grad, "left over from an earlier batch"),
-        ("zero_grad after backward", zero_grad_after_backward, "did not change"),
-        ("zero_grad after step only", zero_grad_after_step, "left over from an earlier batch"),
-        ("no step", no_step, "never applied an update"),
+        ("no zero_grad", no_zero_grad, "left over from an earlier batch", "must be cleared"),
+        ("zero_grad after backward", zero_grad_after_backward, "did not change", "moves the"),
+        (
+            "zero_grad after step only",
+            zero_grad_after_step,
+            "left over from an earlier batch",
+            "must be cleared",
+        ),
+        ("no step", no_step, "never applied an update", "moves the"),
         ("returns the tensor", returns_tensor, "asks for a Python float"),
         ("loss after the step", returns_loss_after_step, "the returned loss (before the step) is"),
     ],
@@ -319,7 +345,12 @@ WRONG = {
     "05.ex5": [
         ("no model.train()", lambda *a: _epoch(*a, train=False), "switch it to training mode"),
         ("no zero_grad", lambda *a: _epoch(*a, zero=False), "differs from a correct loop's"),
-        ("mean of batch means", lambda *a: _epoch(*a, weight=False), "weight each batch"),
+        (
+            "mean of batch means",
+            lambda *a: _epoch(*a, weight=False),
+            "weight each batch",
+            "in proportion",
+        ),
         ("last batch's loss", lambda *a: _epoch(*a, last_only=True), "mean loss per example"),
         ("returns a tensor", lambda *a: _epoch(*a, as_tensor=True), "asks for a Python float"),
         ("one batch only", one_batch_only, "forward passes was 1, expected 4"),

@@ -180,12 +180,17 @@ def _shuffled(model, optimizer, x, y, batch_size):
 
 WRONG = {
     "06.ex1": [
-        ("a * (1 - a) on the input", _slope_of_input, "equals z (1 - z)"),
+        ("a * (1 - a) on the input", _slope_of_input, "equals z (1 - z)", "one step is missing"),
         ("the sigmoid itself", _np_sigmoid, "equals the sigmoid itself"),
-        ("overflowing quotient", _quotient, "is NaN at z = -100:"),
-        ("a tensor back", _tensor_back, "returned a torch.Tensor"),
+        ("overflowing quotient", _quotient, "is NaN at z = -100:", "overflows to inf"),
+        ("a tensor back", _tensor_back, "returned a torch.Tensor", "arrays in"),
         ("float64 for a float32 input", _float64_always, "dtype float64, expected float32"),
-        ("overwrites its input", _overwrites_z, "changed its argument `z`"),
+        (
+            "overwrites its input",
+            _overwrites_z,
+            "changed its argument `z`",
+            "an in-place operation",
+        ),
     ],
     "06.ex2": [
         ("ascent direction (y - output)", _ascent, "wrong sign"),
@@ -197,7 +202,7 @@ WRONG = {
         ),
         ("slope of the pre-activation", _slope_on_pre_activation, "wrong values"),
         ("float32 gradients", _float32, "dtype float32"),
-        ("updates wh", _updates_in_place, "changed its argument `wh`"),
+        ("updates wh", _updates_in_place, "changed its argument `wh`", "an in-place operation"),
         ("returns a dict", _as_dict, "tuple of the four gradient arrays"),
     ],
     "06.ex3": [
@@ -212,6 +217,7 @@ WRONG = {
             "a tensor",
             lambda lo, la: (lo.argmax(1) == la).float().mean(),
             "Python float, got a tensor",
+            "plain Python number",
         ),
         ("a count", lambda lo, la: int((lo.argmax(1) == la).sum()), "is 4, expected 0.5"),
         (
@@ -239,7 +245,11 @@ WRONG = {
         ),
         ("drops the last batch", lambda *a: _epoch(*a, drop_last=True), "last, smaller batch"),
         ("shuffles", _shuffled, "differ from a correct epoch"),
-        ("returns a tensor", lambda *a: _epoch(*a, as_tensor=True), "Python float, got a tensor"),
+        (
+            "returns a tensor",
+            lambda *a: _epoch(*a, as_tensor=True),
+            "Python float, got a tensor",
+        ),
         ("returns nothing", lambda *a: _epoch(*a) and None, "should be a number, got None"),
         ("plain mean of batch losses", lambda *a: _epoch(*a, weighted=False), "plain mean"),
         (

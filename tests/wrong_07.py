@@ -52,6 +52,20 @@ def _configured(**changes):
     )
 
 
+class _ViewMinusOne(lenet.LeNet5):
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = x.view(-1, 400)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+class _ReshapeMinusOne(_ViewMinusOne):
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv2(F.max_pool2d(F.relu(self.conv1(x)), 2))), 2)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x.reshape(-1, 16 * 5 * 5))))))
+
+
 class _ExtraLayer(lenet.LeNet5):
     def __init__(self):
         super().__init__()
@@ -177,12 +191,13 @@ WRONG = {
             "returns the count",
             lambda m, x, y, b=1000: _count_correct(m, x, y, b),
             "number of correct predictions",
+            "is a fraction",
         ),
         ("percent", _percent, "a percentage"),
-        ("train mode", _train_mode, "training mode"),
-        ("records a graph", _with_grad, "torch.no_grad()"),
+        ("train mode", _train_mode, "training mode", "keeps the mode"),
+        ("records a graph", _with_grad, "torch.no_grad()", "records every forward pass"),
         ("all images at once", _all_at_once, "images at once"),
-        ("drops the last batch", _drops_last_batch, "the last, smaller batch"),
+        ("drops the last batch", _drops_last_batch, "the last, smaller batch", "smaller slice"),
         ("returns a tensor", _tensor_result, "returned a tensor"),
         ("averages batch means", _per_batch_mean, "expected 0.6936"),
     ],
@@ -195,10 +210,22 @@ WRONG = {
         ("no activation", _configured(activation=lambda t: t), "no activation"),
         ("no ReLU in fc layers", _configured(hidden=False), "fc1 and fc2 need a ReLU"),
         ("average pooling", _configured(pool=F.avg_pool2d), "max pooling"),
-        ("softmax output", _configured(final=lambda t: t.softmax(1)), "probabilities"),
-        ("log_softmax output", _configured(final=lambda t: t.log_softmax(1)), "probabilities"),
+        (
+            "softmax output",
+            _configured(final=lambda t: t.softmax(1)),
+            "probabilities",
+            "softmax twice",
+        ),
+        (
+            "log_softmax output",
+            _configured(final=lambda t: t.log_softmax(1)),
+            "probabilities",
+            "softmax twice",
+        ),
         ("ReLU on the output", _configured(final=F.relu), "outputs differ"),
         ("an extra layer", _ExtraLayer, "61,706"),
+        ("x.view(-1, 400)", _ViewMinusOne, "merged the batch dimension", "a -1 in a reshape"),
+        ("x.reshape(-1, 16 * 5 * 5)", _ReshapeMinusOne, "returns 2 rows", "a -1 in a reshape"),
         ("an instance, not a class", lenet.LeNet5(), "pass the class itself"),
         ("not a module", lambda: lambda x: x, "should build an nn.Module"),
     ],
@@ -206,7 +233,12 @@ WRONG = {
         ("transposed", lambda p, t, n=10: lenet.confusion_matrix(t, p, n), "transposed"),
         ("index += 1", _index_add, "`matrix[labels, predictions] += 1`"),
         ("float counts", _float_counts, "dtype torch.float32"),
-        ("counts in the labels tensor", _counts_in_labels, "changed its argument `labels`"),
+        (
+            "counts in the labels tensor",
+            _counts_in_labels,
+            "changed its argument `labels`",
+            "an in-place operation",
+        ),
         (
             "hard-coded 10 classes",
             lambda p, t, n=10: lenet.confusion_matrix(p, t, 10),

@@ -3,6 +3,7 @@
 import math
 import random
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -16,6 +17,20 @@ def _sums(model):
     for p in model.parameters():
         if p.grad is not None:
             dist.all_reduce(p.grad)
+
+
+def _divides_by_2(model):
+    for p in model.parameters():
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad /= 2
+
+
+def _rebinds_grad(model):
+    for p in model.parameters():
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+            p.grad = p.grad / dist.get_world_size()
 
 
 def _averages_a_copy(model):
@@ -77,6 +92,18 @@ def _pad_and_split(order, n, rank, world_size):
 def _no_epoch(n, rank, world_size, epoch=0, shuffle=True, seed=0):
     generator = torch.Generator().manual_seed(seed)
     order = torch.randperm(n, generator=generator).tolist() if shuffle else list(range(n))
+    return _pad_and_split(order, n, rank, world_size)
+
+
+def _seeds_the_global_generator(n, rank, world_size, epoch=0, shuffle=True, seed=0):
+    torch.manual_seed(seed + epoch)
+    order = torch.randperm(n).tolist() if shuffle else list(range(n))
+    return _pad_and_split(order, n, rank, world_size)
+
+
+def _seeds_numpy_globally(n, rank, world_size, epoch=0, shuffle=True, seed=0):
+    np.random.seed(seed + epoch)
+    order = np.random.permutation(n).tolist() if shuffle else list(range(n))
     return _pad_and_split(order, n, rank, world_size)
 
 
@@ -251,11 +278,18 @@ def _averages(tensor):
 
 WRONG = {
     "08.ex1": [
-        ("sums instead of averaging", _sums, "2 times the whole-batch gradient"),
-        ("averages a copy", _averages_a_copy, "still holds its own gradient"),
+        ("sums instead of averaging", _sums, "3 times the whole-batch gradient", "their mean"),
+        ("averages a copy", _averages_a_copy, "still holds its own gradient", "nothing else"),
+        ("divides by a hard-coded 2", _divides_by_2, "divided by 2, not by the number", "2, 8"),
+        ("rebinds p.grad", _rebinds_grad, "holds a new .grad tensor", "point to another"),
         ("only rank 0 reduces", _only_rank_0, "rank 1 never joined the all_reduce"),
         ("takes the optimizer's step too", _takes_the_step_too, "changed the parameter"),
-        ("divides on rank 0 only", _divides_on_rank_0_only, "hold different gradients"),
+        (
+            "divides on rank 0 only",
+            _divides_on_rank_0_only,
+            "hold different gradients",
+            "every rank runs the same function",
+        ),
         ("forgets frozen parameters", _forgets_frozen_parameters, "all_reduce raised"),
         (
             "gives frozen parameters a gradient",
@@ -273,6 +307,18 @@ WRONG = {
         ("ignores the seed", _ignores_the_seed, "the seed changes nothing"),
         ("two ranks hard-coded", _two_ranks_only, "world_size=3"),
         ("always shuffles", _always_shuffles, "with shuffle=False"),
+        (
+            "torch.manual_seed(seed + epoch)",
+            _seeds_the_global_generator,
+            "changed the process's global random state (torch)",
+            "A generator object of your own",
+        ),
+        (
+            "np.random.seed(seed + epoch)",
+            _seeds_numpy_globally,
+            "global random state (numpy)",
+            "A generator object of your own",
+        ),
     ],
     "08.ex3": [
         ("mean of accuracies", _mean_of_accuracies, "the mean of the ranks' accuracies"),

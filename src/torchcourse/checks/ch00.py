@@ -22,7 +22,7 @@ def _show(x: torch.Tensor) -> str:
             "tensor arithmetic applies it to every element at once, as in NumPy."
         ),
         N_(
-            "try your function on torch.tensor([-40.0, 0.0, 100.0]): the answer must be -40, "
+            "try your function by hand on -40, 0 and 100 degrees Celsius: the answers must be -40, "
             "32 and 212 degrees Fahrenheit; the first wrong number shows which step is off."
         ),
         N_("return celsius * 9 / 5 + 32"),
@@ -43,6 +43,13 @@ def _fahrenheit(answer):
     return _("right values, shape and dtype for 3 inputs.")
 
 
+_UNRECORDED = N_(
+    "autograd records tensor operations on x only: a value taken out as a Python number "
+    "(.item(), .tolist()), a detached tensor, or a tensor rebuilt with torch.tensor starts "
+    "afresh, with no link to x."
+)
+
+
 def _connected(answer) -> None:
     """The result must stay in autograd's graph: d(result)/dx is 9 after two triplings."""
     x = torch.tensor([2.0, 1.0], requires_grad=True)
@@ -53,28 +60,56 @@ def _connected(answer) -> None:
             _(
                 "the result is not connected to x (it does not require grad): build it with "
                 "tensor operations, not .item(), .tolist(), .detach() or torch.tensor(...)"
-            )
+            ),
+            hint=_UNRECORDED,
         )
+    recorded = _operations(got.grad_fn)
     got.sum().backward()
     if x.grad is None or not torch.allclose(x.grad, torch.full((2,), 9.0)):
         raise Mismatch(
             _(
                 "PyTorch did not record the two multiplications by 3 that lead from x to the "
                 "result: build the result from x with tensor operations"
-            )
+            ),
+            hint=_UNRECORDED,
         )
+    if recorded < 2:
+        raise Mismatch(
+            _(
+                "autograd recorded a single operation between x and the result, not the loop's "
+                "two multiplications by 3: multiply the tensor itself inside the loop, one step "
+                "at a time, instead of working out the number of steps first"
+            ),
+            hint=N_(
+                "the right numbers are not enough here: the statement asks for a loop that "
+                "PyTorch records, so each pass of the loop must multiply the tensor by 3, and "
+                "the loop's condition looks at the tensor as it is now."
+            ),
+        )
+
+
+def _operations(node, seen=None) -> int:
+    """The longest chain of recorded operations from node down to a leaf (0 for a leaf)."""
+    if node is None or type(node).__name__ == "AccumulateGrad":
+        return 0
+    seen = {} if seen is None else seen
+    if node not in seen:
+        seen[node] = 0  # a cycle cannot happen, but never recurse into a node twice
+        seen[node] = 1 + max((_operations(n, seen) for n, _i in node.next_functions), default=0)
+    return seen[node]
 
 
 @exercise(
     "00.ex2",
     hints=[
         N_(
-            "`if` tests once; you need a loop that keeps multiplying as long as the condition "
-            "holds, and a new tensor each time (leave the input alone)."
+            "read the condition in the statement again, word by word: which numbers are added "
+            "up, is the comparison strict, and is it tested once or before every multiplication?"
         ),
         N_(
-            "test `x.abs().sum() < limit` before each multiplication (strictly below), and "
-            "rebind the name to the product instead of changing the tensor in place."
+            "an `if` tests once; a `while` loop tests its condition before every pass. The "
+            "condition adds up the absolute values of the current x and must be strictly below "
+            "limit; each pass replaces x by three times x."
         ),
         N_("`while x.abs().sum() < limit:` and, inside the loop, `x = x * 3`; then `return x`."),
     ],

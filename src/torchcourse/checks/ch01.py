@@ -40,7 +40,18 @@ def _arange_grid(answer):
     for rows, cols in [(2, 3), (1, 1), (4, 5), (3, 1)]:
         want = torch.arange(rows * cols, dtype=torch.float32).reshape(rows, cols)
         what = _("arange_grid({rows}, {cols})").format(rows=rows, cols=cols)
-        expect_tensor(call(answer, rows, cols), want, what)
+        got = call(answer, rows, cols)
+        if _matches(got, want) and not got.is_floating_point():
+            raise Mismatch(
+                _("{what} has the right numbers but dtype {got}, expected torch.float32").format(
+                    what=what, got=got.dtype
+                ),
+                hint=N_(
+                    "a factory that counts in whole numbers gives whole numbers (int64) unless "
+                    "you ask for a dtype; the statement asks for float32."
+                ),
+            )
+        expect_tensor(got, want, what)
     return _("shape, dtype and values agree for 4 sizes.")
 
 
@@ -60,8 +71,8 @@ def _arange_grid(answer):
     ],
 )
 def _corners(answer):
-    cases = [((3, 5), torch.float32), ((2, 2), torch.int64), ((6, 4), torch.int64)]
-    for shape, dtype in [*cases, ((1, 3), torch.int64)]:
+    cases = [((3, 5), torch.float32), ((1, 1), torch.int32), ((6, 1), torch.float64)]
+    for shape, dtype in [*cases, ((1, 3), torch.int64)]:  # one row, one column, one element
         x = _inputs(*shape, dtype=dtype)
         want = torch.stack([torch.stack([x[0, 0], x[0, -1]]), torch.stack([x[-1, 0], x[-1, -1]])])
         paired = torch.stack([x[0, 0], x[-1, -1]])
@@ -73,7 +84,25 @@ def _corners(answer):
                     "{what} is 2 elements, top-left and bottom-right: two index lists in one "
                     "pair of brackets are paired position by position, they do not select a "
                     "block"
-                ).format(what=what)
+                ).format(what=what),
+                hint=N_(
+                    "index lists in the same pair of brackets are read together, one element "
+                    "per position; to get a block, pick the rows first, then index the columns "
+                    "of that result in a second pair of brackets."
+                ),
+            )
+        if _matches(got, want) and got.dtype != x.dtype:
+            raise Mismatch(
+                _(
+                    "{what} has the right numbers but dtype {got}, while x is {want}: the "
+                    "corners must keep x's dtype; converting them, or rebuilding them from "
+                    "Python numbers (.item(), .tolist(), torch.tensor), changes it"
+                ).format(what=what, got=got.dtype, want=x.dtype),
+                hint=N_(
+                    "indexing a tensor gives a tensor of the same dtype and device; taking the "
+                    "numbers out and building a new tensor lets torch.tensor choose a dtype "
+                    "(float32 or int64) of its own."
+                ),
             )
         expect_tensor(got, want, what)
     return _("the four corners come back as a 2x2 tensor, for 4 shapes.")
@@ -129,19 +158,33 @@ def _outer_sum(answer):
         got = call_leaving_inputs(answer, a, b, names=("a", "b"))
         if n != m and _matches(got, want.T):
             raise Mismatch(
-                _("{what} is transposed: row i must hold a[i] + b[j] for every j").format(what=what)
+                _("{what} is transposed: row i must hold a[i] + b[j] for every j").format(
+                    what=what
+                ),
+                hint=N_(
+                    "the new axis of size 1 decides which input runs down the rows: a must "
+                    "become a column (one row per element of a), b a row."
+                ),
             )
         expect_tensor(got, want, what)
     return _("broadcasting builds the whole (n, m) table, inputs untouched.")
 
 
-def _linear_mistakes(x, weight, bias) -> list[tuple[torch.Tensor, str]]:
-    """Results of typical mistakes (computed before the answer runs), with what each means."""
+def _linear_mistakes(x, weight, bias) -> list[tuple[torch.Tensor, str, str]]:
+    """Results of typical mistakes (computed before the answer runs): what each means, a hint."""
     mistakes = [
-        (x @ weight.T, N_("the bias is missing: add it to every row")),
+        (
+            x @ weight.T,
+            N_("the bias is missing: add it to every row"),
+            N_("a linear layer is a matrix product and then one more step, for every output."),
+        ),
         (
             (x @ weight.T + bias).T,
             N_("the result is transposed: it needs one row per example of x"),
+            N_(
+                "the result has one row per example and one column per output; a product "
+                "whose left operand is the weight puts the outputs in the rows instead."
+            ),
         ),
     ]
     if weight.shape[0] == weight.shape[1]:
@@ -153,6 +196,7 @@ def _linear_mistakes(x, weight, bias) -> list[tuple[torch.Tensor, str]]:
                     "row of weights per output, and output j of example i pairs row i of x with "
                     "row j of weight"
                 ),
+                _TRANSPOSE_WEIGHT,
             )
         )
     if x.shape == weight.shape:
@@ -163,9 +207,19 @@ def _linear_mistakes(x, weight, bias) -> list[tuple[torch.Tensor, str]]:
                     "the result is an elementwise product (`*`): a linear layer needs the matrix "
                     "product (`@`), which sums over n_in for every pair of example and output"
                 ),
+                N_(
+                    "`*` multiplies element by element; each output needs a sum over the n_in "
+                    "inputs, which is what a matrix product computes."
+                ),
             )
         )
     return mistakes
+
+
+_TRANSPOSE_WEIGHT = N_(
+    "in a matrix product the last size of the left operand must meet the first size of the "
+    "right one; weight is stored as (n_out, n_in), so it has to be transposed first."
+)
 
 
 @exercise(
@@ -190,9 +244,11 @@ def _linear(answer):
         mistakes = _linear_mistakes(x, weight, bias)
         what = _("linear for x {x}, weight {w}").format(x=tuple(x.shape), w=tuple(weight.shape))
         got = call_leaving_inputs(answer, x, weight, bias, names=("x", "weight", "bias"))
-        for result, meaning in mistakes:
+        for result, meaning, hint in mistakes:
             if not _matches(got, want) and _matches(got, result):
-                raise Mismatch(_("{what}: {meaning}").format(what=what, meaning=_(meaning)))
+                raise Mismatch(
+                    _("{what}: {meaning}").format(what=what, meaning=_(meaning)), hint=hint
+                )
         expect_tensor(got, want, what)
     return _("matrix product plus a broadcast bias, inputs untouched.")
 
@@ -206,7 +262,11 @@ def _on_meta(answer) -> None:
         raise Mismatch(
             _("asked for device 'meta', the result is on {where}: use the device argument").format(
                 where=where
-            )
+            ),
+            hint=N_(
+                "the function receives the device to use as its second argument: the result "
+                "must end up there, whichever device that is."
+            ),
         )
     if got.dtype != torch.float32:
         raise Mismatch(
@@ -259,6 +319,10 @@ def _to_device_float(answer):
                 _(
                     "{what} shares memory with x (it is x itself or a view of x): even when x "
                     "is already float32 on that device the result must be a new tensor"
-                ).format(what=what)
+                ).format(what=what),
+                hint=N_(
+                    "a conversion that has nothing to convert gives back the very same tensor; "
+                    "the statement wants a new one every time, so ask for a copy explicitly."
+                ),
             )
     return _("right dtype and device, always a new tensor, input untouched.")

@@ -54,7 +54,11 @@ def _shared_tensor(answer):
                 _(
                     "after a change to the array the tensor still holds the old value: "
                     "it is a copy, not a view of the array's memory"
-                )
+                ),
+                hint=N_(
+                    "some conversions copy the numbers into new memory, others wrap the "
+                    "array's own memory; section 1 says which is which."
+                ),
             )
     return _("the tensor sees changes made to the array.")
 
@@ -87,7 +91,11 @@ def _independent_tensor(answer):
                 _(
                     "after a change to the array the tensor changed too: it shares the "
                     "array's memory"
-                )
+                ),
+                hint=N_(
+                    "a tensor that wraps the array's memory sees every later change to the "
+                    "array; this exercise wants the conversion that copies."
+                ),
             )
     return _("same values and dtype, its own memory.")
 
@@ -147,7 +155,13 @@ def _add_one_in_place(answer):
         before = a.copy()
         returned = call(answer, a)
         if np.array_equal(a, before):
-            raise Mismatch(_explain_unchanged(returned))
+            raise Mismatch(
+                _explain_unchanged(returned),
+                hint=N_(
+                    "the caller keeps its own array object; it sees only what is written into "
+                    "that object's memory, never what your function's names point at later."
+                ),
+            )
         expect_array(a, before + 1, _("the caller's array"))
     return _("the caller's array changed in place.")
 
@@ -234,7 +248,11 @@ def _to_numpy(answer):
                         "your function works on the CPU but fails for a tensor on a GPU (the "
                         "check uses a stand-in that refuses .numpy() as a CUDA tensor does): "
                         "NumPy reads only CPU memory, so copy the values with .cpu() first"
-                    )
+                    ),
+                    hint=N_(
+                        "NumPy can only read the computer's main memory; a tensor on a GPU has "
+                        "to be copied there before it can become an array."
+                    ),
                 ) from None
             raise
         expect_array(got, want, _("the array for {what}").format(what=what))

@@ -53,18 +53,31 @@ def _untouched(x, before, requires_grad=False):
 
 
 class _AutogradSpy(TorchFunctionMode):
-    """Notes whether the code inside calls a backward pass (backward or autograd.grad)."""
+    """Notes whether the code inside runs a backward pass (backward or autograd.grad, which
+    torch.func.grad and autograd.functional call too) or forward-mode AD (dual tensors, which
+    torch.func.jvp makes too)."""
 
-    _ENTRY_POINTS = (torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad)
+    _BACKWARD = (torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad)
+    _FORWARD = (torch._make_dual, torch._unpack_dual)
 
     def __init__(self):
         super().__init__()
-        self.used = False
+        self.used = False  # a backward pass
+        self.forward = False  # forward-mode AD
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        if any(func is entry for entry in self._ENTRY_POINTS):
+        if any(func is entry for entry in self._BACKWARD):
             self.used = True
+        if any(func is entry for entry in self._FORWARD):
+            self.forward = True
         return func(*args, **(kwargs or {}))
+
+
+_OWN_FORMULA = N_(
+    "this exercise is about the derivative you work out on paper: your function computes it "
+    "from σ(x) with ordinary tensor arithmetic, and autograd's only job is the check's "
+    "comparison."
+)
 
 
 @exercise(
@@ -75,8 +88,9 @@ class _AutogradSpy(TorchFunctionMode):
             "in the result."
         ),
         N_(
-            "The derivative is e^(-x) / (1 + e^(-x))², which splits into two factors: "
-            "1 / (1 + e^(-x)), that is σ(x), times e^(-x) / (1 + e^(-x)), that is 1 - σ(x)."
+            "The chain rule gives a fraction with (1 + e^(-x))² below. Split it into a product "
+            "of two fractions, each with 1 + e^(-x) below: one of them is σ(x) itself, and the "
+            "other can be written with σ(x) too (what is 1 minus σ(x)?)."
         ),
         N_("s = torch.sigmoid(x); return s * (1 - s)"),
     ],
@@ -97,7 +111,17 @@ def _sigmoid_grad(answer):
                     "your function runs a backward pass (backward or torch.autograd.grad): "
                     "this exercise asks for your own formula, which the check then compares "
                     "with autograd"
-                )
+                ),
+                hint=_OWN_FORMULA,
+            )
+        if spy.forward:
+            raise Mismatch(
+                _(
+                    "your function uses forward-mode automatic differentiation (dual tensors "
+                    "or torch.func.jvp): this exercise asks for your own formula, without "
+                    "autograd in either direction"
+                ),
+                hint=_OWN_FORMULA,
             )
         expect_tensor(
             got,
@@ -200,7 +224,8 @@ def _derivative(answer):
         for dtype in (torch.float32, torch.float64):
             x = _random(*shape, dtype=dtype, seed=len(name))
             want, before = df(x), x.clone()
-            got = call(answer, f, x)
+            with _AutogradSpy() as spy:
+                got = call(answer, f, x)
             _untouched(x, before)
             expect_tensor(
                 got,
@@ -209,6 +234,19 @@ def _derivative(answer):
                     name=name, shape=shape, dtype=_dtype_name(dtype)
                 ),
             )
+            if not (spy.used or spy.forward):
+                raise Mismatch(
+                    _(
+                        "derivative({name}, x) never ran autograd (no backward pass): the "
+                        "exercise asks for autograd's derivative, not an estimate from finite "
+                        "differences"
+                    ).format(name=name),
+                    hint=N_(
+                        "nudging x by a small step only estimates the derivative; autograd "
+                        "gives it exactly. Make a leaf that records from x, run f on it, and "
+                        "let a backward pass fill in the leaf's gradient."
+                    ),
+                )
     x = torch.tensor([0.5, -2.0, 3.0], requires_grad=True)
     want, before = torch.cos(x.detach()), x.detach().clone()
     got = call(answer, torch.sin, x)
@@ -240,6 +278,16 @@ def _loss_cases():
     ]
 
 
+_ACCUMULATES = N_(
+    "backward adds the new gradient to whatever w.grad already holds; a clean gradient for one "
+    "batch needs an empty w.grad when that batch's backward starts."
+)
+_CALLERS_GRAD = N_(
+    "the caller may still need the gradient w.grad held before your function ran: keep that "
+    "tensor aside at the start and put it back at the end."
+)
+
+
 def _diagnose_batches(got, want, stale):
     """Explain the typical ways a per-batch gradient goes wrong, when one of them fits."""
     if not isinstance(got, torch.Tensor) or got.shape != want.shape or got.dtype != want.dtype:
@@ -253,7 +301,8 @@ def _diagnose_batches(got, want, stale):
             _(
                 "the gradients add up from batch to batch: .grad accumulates, so empty "
                 "w.grad (set it to None) before each backward"
-            )
+            ),
+            hint=_ACCUMULATES,
         )
     if close(got, want[-1].expand_as(want)):
         raise Mismatch(
@@ -261,14 +310,19 @@ def _diagnose_batches(got, want, stale):
                 "every row equals the last batch's gradient: you stored the tensor w.grad "
                 "itself, which the next backward changes in place; store a copy (.clone()) "
                 "or give each backward a fresh w.grad (None)"
-            )
+            ),
+            hint=N_(
+                "a list holds references, not copies: when the next backward adds into the "
+                "same tensor, every entry that refers to it changes too."
+            ),
         )
     if stale is not None and close(got[0], want[0] + stale) and close(got[1:], want[1:]):
         raise Mismatch(
             _(
                 "the first gradient includes what w.grad held before your loop: empty w.grad "
                 "before each backward, not after"
-            )
+            ),
+            hint=_ACCUMULATES,
         )
 
 
@@ -281,7 +335,8 @@ def _expect_w_as_found(w, w0, stale):
             _(
                 "w.grad was None when your function was called and holds a gradient when it "
                 "returns: put the caller's gradient back (here None) before returning"
-            )
+            ),
+            hint=_CALLERS_GRAD,
         )
     if stale is not None and (
         w.grad is None or w.grad.shape != stale.shape or not torch.equal(w.grad, stale)
@@ -290,7 +345,8 @@ def _expect_w_as_found(w, w0, stale):
             _(
                 "w.grad no longer holds the gradient it had when your function was called: "
                 "keep the caller's gradient aside (unchanged) and put it back before returning"
-            )
+            ),
+            hint=_CALLERS_GRAD,
         )
 
 
@@ -302,9 +358,9 @@ def _expect_w_as_found(w, w0, stale):
             "and the caller's gradient must be back in w.grad when you return."
         ),
         N_(
-            "Before the loop, keep the caller's w.grad in a variable. In the loop, set w.grad "
-            "to None, backpropagate the batch's loss and store the new w.grad. After the loop, "
-            "put the kept gradient back and stack what you stored."
+            "Three things to get right: what w.grad holds when each batch's backward starts, "
+            "whether what you keep from a batch can still be changed by the next backward, and "
+            "what w.grad holds when your function returns (the caller's value, even None)."
         ),
         N_(
             "old = w.grad; then for each batch: w.grad = None; loss_fn(w, batch).backward(); "
@@ -366,27 +422,62 @@ class _BuggyProduct(torch.autograd.Function):
         return grad_output * x.prod() * torch.ones_like(x)
 
 
-def _expect_error(got, want, what, tol):
-    """got must be close to want; explain the two usual reasons when it is small but wrong."""
+def _float32_gap(f, x, h) -> float:
+    """What a correct answer returns when its numeric gradient sits in a float32 buffer."""
+    x = x.detach().clone().requires_grad_()
+    (grad,) = torch.autograd.grad(f(x), x)
+    numeric = torch.zeros(x.numel(), dtype=torch.float32)
+    with torch.no_grad():
+        for i in range(x.numel()):
+            step = torch.zeros(x.numel(), dtype=x.dtype)
+            step[i] = h
+            step = step.reshape(x.shape)
+            numeric[i] = ((f(x + step) - f(x - step)) / (2 * h)).item()
+    return (grad - numeric.double().reshape(x.shape)).abs().max().item()
+
+
+def _expect_error(got, want, what, tol, float32_gap):
+    """got must be close to want; explain the three usual reasons when it is small but wrong."""
     try:
         expect_close(got, want, what, atol=tol, rtol=1e-5)
     except Mismatch as wrong:
         value = got.item() if isinstance(got, torch.Tensor) and got.numel() == 1 else got
         if not isinstance(value, float) or not 0 <= value < 1e-2 or want > 1e-2:
             raise
+        if float32_gap > tol and abs(value - float32_gap) <= max(tol, abs(value - want) / 10):
+            raise Mismatch(
+                _(
+                    "{wrong}. That is the rounding of a float32 buffer: the numeric gradient "
+                    "went into a tensor of the default dtype, float32, which keeps about 7 "
+                    "digits; give the tensors you create x's dtype (float64)"
+                ).format(wrong=str(wrong).rstrip(".")),
+                hint=N_(
+                    "a tensor created without a dtype is float32, and float64 numbers written "
+                    "into it are rounded to float32's precision; make each new tensor with the "
+                    "dtype of x."
+                ),
+            ) from None
         if value > max(want, tol):
             raise Mismatch(
                 _(
                     "{wrong}. That is the size of a one-sided difference's error, which grows "
                     "like h: use the central difference, (f(x + step) - f(x - step)) / (2 * h)"
-                ).format(wrong=str(wrong).rstrip("."))
+                ).format(wrong=str(wrong).rstrip(".")),
+                hint=N_(
+                    "a one-sided difference compares f at x and at one nudged point; the "
+                    "statement nudges both ways, which cancels the error term that grows like h."
+                ),
             ) from None
         if want > 0 and value < want / 10:
             raise Mismatch(
                 _(
                     "{wrong}. With h = 0.01 the central difference of x**3 is off by exactly "
                     "h**2 = 1e-4: use the h you are given"
-                ).format(wrong=str(wrong).rstrip("."))
+                ).format(wrong=str(wrong).rstrip(".")),
+                hint=N_(
+                    "the step h is an argument of your function, with a default value: the "
+                    "check passes other steps, and your differences must use the one passed."
+                ),
             ) from None
         raise
 
@@ -403,9 +494,9 @@ def _f64(*values):
             "by element from central differences, then return the largest absolute gap."
         ),
         N_(
-            "For the numeric one, loop over the positions i of x (x.numel() of them): a step "
-            "tensor of zeros with h at position i, reshaped to x's shape, gives f(x + step) and "
-            "f(x - step). Fill a tensor made with torch.zeros_like by index assignment."
+            "For the numeric gradient, visit the elements of x one at a time: nudge only that "
+            "element up and down by h (a tensor of zeros with h in one place does it), and store "
+            "each central difference in a tensor of x's shape and dtype."
         ),
         N_(
             "x = x.detach().requires_grad_(); f(x).backward(); numeric = torch.zeros(x.numel(), "
@@ -444,10 +535,14 @@ def _gradient_error(answer):
     ]
     for what, f, x, want, tol in cases:
         before, requires_grad = x.detach().clone(), x.requires_grad
+        float32_gap = _float32_gap(f, x, 1e-6)
         got = call(answer, f, x)
         _untouched(x, before, requires_grad)
-        _expect_error(got, want, _("gradient_error for {what}").format(what=what), tol)
+        _expect_error(got, want, _("gradient_error for {what}").format(what=what), tol, float32_gap)
     # With h = 0.01 a central difference of x**3 is off by exactly h**2 = 1e-4.
-    got = call(answer, lambda t: (t**3).sum(), cube, h=1e-2)
-    _expect_error(got, 1e-4, _("gradient_error for a correct sum(x**3) with h=0.01"), 1e-7)
+    cubes = lambda t: (t**3).sum()  # noqa: E731
+    float32_gap = _float32_gap(cubes, cube, 1e-2)
+    got = call(answer, cubes, cube, h=1e-2)
+    what = _("gradient_error for a correct sum(x**3) with h=0.01")
+    _expect_error(got, 1e-4, what, 1e-7, float32_gap)
     return _("finds the buggy backward passes, passes the correct ones, and uses h as asked.")

@@ -276,6 +276,20 @@ def _classic_sequential(answer):
         )
     what = _("your Sequential")
     _expect_shapes(net, LENET_SHAPES, what)
+    again = _build(answer)
+    shared = {id(p) for p in net.parameters()} & {id(p) for p in again.parameters()}
+    if again is net or shared:
+        raise Mismatch(
+            _(
+                "two calls of classic_sequential() return the same layers: every call must "
+                "build new modules (the statement says not to reuse `seq`), or two models "
+                "would train one set of weights"
+            ),
+            hint=N_(
+                "a module made once, outside the function, is the same object every time the "
+                "function returns it; create the layers inside the function, on each call."
+            ),
+        )
     params = _weights(net)
     for batch in (3, 1):
         x = _inputs(batch, 1, 32, 32)
@@ -475,7 +489,11 @@ def _expect_loaded(model, saved):
             _(
                 "it returns the state_dict itself: load it into a fresh model from build() "
                 "and return that model"
-            )
+            ),
+            hint=N_(
+                "a state_dict is only the tensors, by name; the caller wants a model that can "
+                "predict, so the tensors have to go into one made by build()."
+            ),
         )
     if not isinstance(model, nn.Module):
         raise Mismatch(_("it should return an nn.Module, got {kind}").format(kind=kind_of(model)))
@@ -499,7 +517,11 @@ def _expect_loaded(model, saved):
             _(
                 "the model is still in training mode, so its dropout is active: switch it to "
                 "evaluation mode before returning it"
-            )
+            ),
+            hint=N_(
+                "every new module starts in training mode, and loading weights does not "
+                "change the mode; a model returned for predictions must be switched."
+            ),
         )
 
 
@@ -511,9 +533,9 @@ def _expect_loaded(model, saved):
             "a loader that refuses anything in the file that is not plain data."
         ),
         N_(
-            "read the file with torch.load and weights_only=True, pass the result to the fresh "
-            "model's load_state_dict, switch the model to evaluation mode and return the model "
-            "(load_state_dict itself returns only a report of the keys)."
+            "two things catch people out: the method that copies saved tensors into a model "
+            "returns only a report of the keys, not the model; and a new model starts in "
+            "training mode, which dropout and batch norm treat differently from predicting."
         ),
         N_(
             "model = build(); model.load_state_dict(torch.load(path, weights_only=True)); "
@@ -543,7 +565,11 @@ def _load_weights(answer):
                 _(
                     "loading a file with a pickled object ran the code hidden in it: never "
                     "pass weights_only=False for a file you did not make"
-                )
+                ),
+                hint=N_(
+                    "a checkpoint file can carry pickled Python objects, and unpickling runs "
+                    "their code; the safe loader accepts tensors and plain containers only."
+                ),
             )
     return _("weights restored, eval mode, and a file with hidden code is refused.")
 

@@ -157,10 +157,10 @@ def _expect_gradient(answer) -> None:
             "large logit overflows."
         ),
         N_(
-            "The log-probability of class c is logits[i, c] - logsumexp(logits[i]); "
-            "torch.logsumexp(logits, dim=1) (or F.log_softmax) stays finite for logits of "
-            "1000. Pick each row's correct class with two index tensors (rows and targets), "
-            "then reduce with .mean(), .sum() or not at all."
+            "Work in log-probabilities: the log-probability of the right class is its logit minus "
+            "the log of the sum of the row's exponentials, which PyTorch computes without overflow "
+            "even for logits of 1000. Pick the right class in each row, then reduce as the argument"
+            " asks."
         ),
         N_(
             "losses = torch.logsumexp(logits, dim=1) - logits[torch.arange(len(targets)), "
@@ -187,6 +187,11 @@ def _cross_entropy(answer):
 
 # 05.ex2: sgd_step(params, lr)
 
+_ACCUMULATE = N_(
+    "backward adds into .grad rather than overwriting it, so every gradient must be cleared "
+    "before the next backward, or two batches' gradients mix."
+)
+
 
 def _regression_params():
     weight = _randn(2, 3, seed=5).requires_grad_()
@@ -198,7 +203,7 @@ def _regression_params():
     return [weight, bias, frozen]
 
 
-def _expect_sgd_update(p, old, grad, what) -> None:
+def _expect_sgd_update(p, old, grad, what, version) -> None:
     if not p.is_leaf or not p.requires_grad:
         raise Mismatch(
             _(
@@ -215,13 +220,34 @@ def _expect_sgd_update(p, old, grad, what) -> None:
             _(
                 "{what} is unchanged: `p = p - lr * p.grad` only rebinds the name p; change the "
                 "tensor itself, in place"
-            ).format(what=what)
+            ).format(what=what),
+            hint=N_(
+                "assigning to a name inside the loop changes what that name points at, not "
+                "the tensor the list holds; the caller sees only changes made to that tensor."
+            ),
+        )
+    if p._version == version:  # new values, yet autograd's version counter never moved
+        raise Mismatch(
+            _(
+                "{what} was changed through .data, which hides the change from autograd (the "
+                "chapter's table of old idioms warns against it): change the parameter itself, "
+                "in place, inside torch.no_grad()"
+            ).format(what=what),
+            hint=N_(
+                "autograd counts every in-place change of a tensor so that it can refuse a "
+                "backward pass that would use stale values; .data gets around that count. "
+                "Switching recording off is the honest way to change a parameter."
+            ),
         )
     if torch.allclose(p.detach(), old + 0.1 * grad):
         raise Mismatch(
             _("{what} moved uphill, along the gradient: subtract lr times the gradient").format(
                 what=what
-            )
+            ),
+            hint=N_(
+                "the gradient points to where the loss grows fastest; a descent step goes the "
+                "other way."
+            ),
         )
     expect_tensor(p.detach(), old - 0.1 * grad, _("{what} after the step").format(what=what))
     if p.grad is not None and bool(p.grad.abs().sum() != 0):
@@ -229,7 +255,8 @@ def _expect_sgd_update(p, old, grad, what) -> None:
             _(
                 "the gradient of {what} still holds its old values: clear it after the update, "
                 "or the next backward adds to it"
-            ).format(what=what)
+            ).format(what=what),
+            hint=_ACCUMULATE,
         )
 
 
@@ -241,9 +268,9 @@ def _expect_sgd_update(p, old, grad, what) -> None:
             "its gradient, and autograd must not record that move."
         ),
         N_(
-            "Switch recording off with torch.no_grad(), then for every parameter that has a "
-            "gradient subtract lr times it in place (-= or sub_), and clear the gradient (set "
-            "it to None or zero it). Skip a parameter whose .grad is None."
+            "Three points: autograd must not record the update; each tensor of the list moves "
+            "itself, downhill, by lr times its gradient; and a gradient left behind adds into the "
+            "next one. A parameter without a gradient stays as it is."
         ),
         N_(
             "with torch.no_grad(): for p in params: if p.grad is not None: "
@@ -256,14 +283,17 @@ def _sgd_step(answer):
     before = [p.detach().clone() for p in params]
     grads = [None if p.grad is None else p.grad.clone() for p in params]
     objects = [id(p) for p in params]
+    versions = [p._version for p in params]
     call(answer, params, 0.1)
     if [id(p) for p in params] != objects:
         raise Mismatch(
             _("the list now holds other tensors: update each parameter in place, do not replace it")
         )
-    for index, (p, old, grad) in enumerate(zip(params, before, grads, strict=True)):
+    for index, (p, old, grad, version) in enumerate(
+        zip(params, before, grads, versions, strict=True)
+    ):
         what = _("parameter {index} (shape {shape})").format(index=index, shape=tuple(p.shape))
-        _expect_sgd_update(p, old, grad, what)
+        _expect_sgd_update(p, old, grad, what, version)
     return _("every parameter moved by -lr * grad, in place, and its gradient is cleared.")
 
 
@@ -326,14 +356,19 @@ def _train_step(answer):
             _(
                 "the parameters did not change: the optimizer never applied an update, or the "
                 "gradients were cleared between backward and the update"
-            )
+            ),
+            hint=N_(
+                "backward only fills the gradients; the optimizer's step is what moves the "
+                "parameters, and it reads the gradients that are there when it runs."
+            ),
         )
     if all(torch.allclose(g, s) for g, s in zip(got, stale, strict=True)):
         raise Mismatch(
             _(
                 "the step used the gradients left over from an earlier batch: clear them "
                 "before backpropagating"
-            )
+            ),
+            hint=_ACCUMULATE,
         )
     for index, (g, r) in enumerate(zip(got, right, strict=True)):
         expect_tensor(g, r, _("parameter {index} after one step").format(index=index))
@@ -560,7 +595,11 @@ def _train_epoch(answer):
                 _(
                     "you returned {got:.6g}, the mean of the batch means; the last batch holds "
                     "only 2 examples: weight each batch by its number of examples"
-                ).format(got=got)
+                ).format(got=got),
+                hint=N_(
+                    "a batch's loss is already a mean over its examples; batches of different "
+                    "sizes must count in proportion to their size."
+                ),
             )
     _expect_float(got, want, _("the returned mean loss per example"))
     return _("trains in train mode, one step per batch, and averages over examples.")

@@ -48,7 +48,11 @@ def _diagnose_slope(got: object, z: np.ndarray, want: np.ndarray) -> None:
     """Name the classic mistakes before the generic comparison does."""
     if isinstance(got, torch.Tensor):
         raise Mismatch(
-            _("sigmoid_grad returned a torch.Tensor: this exercise is in NumPy, return an array")
+            _("sigmoid_grad returned a torch.Tensor: this exercise is in NumPy, return an array"),
+            hint=N_(
+                "this part of the chapter writes the network in NumPy alone: arrays in, arrays "
+                "out, with no torch function on the way."
+            ),
         )
     if not isinstance(got, np.ndarray) or got.shape != z.shape or got.dtype.kind != "f":
         return
@@ -58,7 +62,11 @@ def _diagnose_slope(got: object, z: np.ndarray, want: np.ndarray) -> None:
             _(
                 "sigmoid_grad is NaN at z = {z:g}: np.exp overflows to inf there, and a ratio "
                 "or a difference of two infinities is NaN"
-            ).format(z=float(z[nan][0]))
+            ).format(z=float(z[nan][0])),
+            hint=N_(
+                "for large |z| an exponential overflows to inf, and inf / inf or inf - inf is "
+                "NaN; the lesson's sigmoid avoids that, so build the slope on its output."
+            ),
         )
     z64, got64 = z.astype(np.float64), got.astype(np.float64)
     with np.errstate(all="ignore"):
@@ -67,7 +75,11 @@ def _diagnose_slope(got: object, z: np.ndarray, want: np.ndarray) -> None:
                 _(
                     "sigmoid_grad(z) equals z (1 - z): that is the slope formula a (1 - a) for "
                     "the sigmoid's output a, applied to the input z itself"
-                )
+                ),
+                hint=N_(
+                    "the slope formula a (1 - a) is written for the sigmoid's output a, and z is "
+                    "the sigmoid's input: one step is missing before the formula."
+                ),
             )
         if np.allclose(got64, 1 / (1 + np.exp(-z64))):
             raise Mismatch(_("sigmoid_grad(z) equals the sigmoid itself, not its derivative"))
@@ -321,6 +333,12 @@ def _fixed_step(answer):
 # --- 06.ex4: accuracy ----------------------------------------------------------------------------
 
 
+_PYTHON_FLOAT = N_(
+    "a one-element tensor still is a tensor; the statement asks for a plain Python number, "
+    "which a tensor gives up through one of its methods."
+)
+
+
 @exercise(
     "06.ex4",
     hints=[
@@ -329,9 +347,9 @@ def _fixed_step(answer):
             "compare it with that row's label, and take the fraction of matches."
         ),
         N_(
-            "argmax along dim=1 gives one predicted class per row; == with the labels gives "
-            "booleans; a mean needs floating-point numbers; .item() or float() turns a "
-            "one-element tensor into a Python float."
+            "the predicted class of a row is the index of its largest logit, not the logit "
+            "itself, and it is taken along the class dimension; comparing gives booleans, "
+            "which must become numbers before an average, and the result a Python float."
         ),
         N_("return (logits.argmax(dim=1) == labels).float().mean().item()"),
     ],
@@ -349,13 +367,15 @@ def _accuracy(answer):
             raise Mismatch(
                 _("the accuracy should be a Python float, got a tensor of shape {shape}").format(
                     shape=tuple(got.shape)
-                )
+                ),
+                hint=_PYTHON_FLOAT,
             )
         what = _("the accuracy of {n} rows with {classes} classes").format(n=n, classes=classes)
         expect_close(got, want, what, atol=1e-6)
         if not isinstance(got, float):
             raise Mismatch(
-                _("the accuracy should be a Python float, got {kind}").format(kind=kind_of(got))
+                _("the accuracy should be a Python float, got {kind}").format(kind=kind_of(got)),
+                hint=_PYTHON_FLOAT,
             )
     return _("a float between 0 and 1, right for three batches.")
 

@@ -65,14 +65,22 @@ def _expect_how_it_was_called(calls, n, batch_size):
             _(
                 "the model ran in training mode, so dropout changed its answers: switch it "
                 "to evaluation mode before predicting"
-            )
+            ),
+            hint=N_(
+                "a model keeps the mode it was last put in, and the caller may have left it "
+                "training; dropout then drops units at random, even while you only predict."
+            ),
         )
     if any(grad for _size, _training, grad in calls):
         raise Mismatch(
             _(
                 "the forward passes recorded a graph for autograd: wrap them in "
                 "torch.no_grad() (nothing is trained here, and it saves memory)"
-            )
+            ),
+            hint=N_(
+                "autograd records every forward pass unless told not to, keeping each batch's "
+                "intermediate results for a backward pass that evaluation never runs."
+            ),
         )
     biggest = max(size for size, _training, _grad in calls)
     if biggest > batch_size:
@@ -88,7 +96,11 @@ def _expect_how_it_was_called(calls, n, batch_size):
             _(
                 "the model saw {seen} of the {n} images: every image counts, the last, "
                 "smaller batch too"
-            ).format(seen=seen, n=n)
+            ).format(seen=seen, n=n),
+            hint=N_(
+                "n images in slices of batch_size leave a smaller slice at the end whenever "
+                "batch_size does not divide n; a range with a step covers it."
+            ),
         )
 
 
@@ -106,7 +118,8 @@ def _expect_fraction(got, correct, n, batch_size):
             _(
                 "evaluate returned {got}, the number of correct predictions: divide by the "
                 "number of images"
-            ).format(got=got)
+            ).format(got=got),
+            hint=N_("an accuracy is a fraction: the correct predictions out of all the images."),
         )
     if abs(got - 100 * want) < 1e-3:
         raise Mismatch(
@@ -130,9 +143,9 @@ def _expect_fraction(got, correct, n, batch_size):
             "(the last slice may be shorter); then count the right answers."
         ),
         N_(
-            "step through the images with range(0, len(images), batch_size), slice images "
-            "and labels alike, compare logits.argmax(1) with the labels, add up the matches "
-            "as a Python number, and divide by len(images) once at the end."
+            "Go through the images a slice of batch_size at a time (the last slice may be shorter),"
+            " predict the class with the largest score, count the matches as a Python number, and "
+            "divide by the number of images once, at the end."
         ),
         N_(
             "model.eval(), then under `with torch.no_grad():` loop `for start in range(0, "
@@ -260,7 +273,11 @@ def _name_the_difference(got, x, reference) -> Mismatch:
             _(
                 "the outputs are (log-)probabilities: return the raw scores of fc3; "
                 "F.cross_entropy applies log-softmax itself"
-            )
+            ),
+            hint=N_(
+                "the loss this model trains with turns scores into probabilities itself; a "
+                "model that does it too applies the softmax twice."
+            ),
         )
     return Mismatch(
         _(
@@ -320,7 +337,33 @@ def _lenet5(answer):
             )
         if not torch.allclose(got, want, atol=1e-5):
             raise _name_the_difference(got, x, reference)
+    _expect_flatten_keeps_the_batch(model)
     return _("61,706 parameters in the right shapes, and the same outputs as LeNet-5.")
+
+
+def _expect_flatten_keeps_the_batch(model) -> None:
+    """One 28x48 image gives 800 features after conv2: flatten(x, 1) makes fc1 fail on it,
+    a view(-1, 400) makes 2 rows of it, a batch size that silently changed."""
+    x = torch.randn(1, 1, 28, 48, generator=torch.Generator().manual_seed(7))
+    try:
+        with torch.no_grad():
+            got = model(x)
+    except Exception:  # the size mismatch surfaces as an error, as it should
+        return
+    if isinstance(got, torch.Tensor) and got.ndim >= 1 and got.shape[0] != 1:
+        raise Mismatch(
+            _(
+                "for 1 image of 28x48 pixels your forward returns {rows} rows: the flattening "
+                "merged the batch dimension with the features (view(-1, 400) does that when an "
+                "image has more than 400 features); flatten everything but the batch dimension, "
+                "so a wrong image size fails instead of changing the batch size"
+            ).format(rows=got.shape[0]),
+            hint=N_(
+                "a -1 in a reshape takes whatever size is left over, so it can silently take "
+                "it from the batch; say which dimension stays, the first, and let the rest be "
+                "merged into one."
+            ),
+        )
 
 
 def _confusion_cases():
@@ -345,10 +388,9 @@ def _confusion_cases():
             "that never occur still get their row and column of zeros."
         ),
         N_(
-            "give every (true, predicted) pair its own number, true * num_classes + "
-            "predicted, count how often each number occurs with torch.bincount (minlength "
-            "makes it count unseen pairs as 0), and reshape the counts into a square. A "
-            "Python loop over the samples also works, only slower."
+            "a Python loop over the samples that adds 1 to a cell works; without a loop, "
+            "think of each (true, predicted) pair as one number among num_classes² and count "
+            "how often each occurs, unseen ones included. Mind which index is the row."
         ),
         N_(
             "return torch.bincount(labels * num_classes + predictions, minlength=num_classes "

@@ -23,6 +23,7 @@ from torchcourse.distributed import RankError, run_group
 from torchcourse.i18n import N_, _
 
 TIMEOUT = 30.0  # seconds for one group to finish (an endless loop is stopped then)
+EX1_WORLD = 3  # not 2, so that a hard-coded 2 shows
 
 
 def _in_group(target, *args, world_size: int = 2):
@@ -81,9 +82,15 @@ def _on_rank_ex1(answer) -> dict:
     F.cross_entropy(model(x[rows]), y[rows]).backward()
     local = _grads(model)
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    tensors = {name: p.grad for name, p in model.named_parameters()}
     answer(model)
     moved = [name for name, p in model.named_parameters() if not torch.equal(p, before[name])]
-    return {"local": local, "grads": _grads(model), "moved": moved}
+    rebound = [
+        name
+        for name, p in model.named_parameters()
+        if tensors[name] is not None and p.grad is not tensors[name]
+    ]
+    return {"local": local, "grads": _grads(model), "moved": moved, "rebound": rebound}
 
 
 def _same(a: torch.Tensor | None, b: torch.Tensor | None, atol: float = 1e-6) -> bool:
@@ -105,9 +112,10 @@ def _same(a: torch.Tensor | None, b: torch.Tensor | None, atol: float = 1e-6) ->
             "each of them; what is left is a division."
         ),
         N_(
-            "loop over `model.parameters()`, skip those whose `.grad` is None (the frozen "
-            "layer), call `dist.all_reduce` on the `.grad` tensor itself (not on a copy) and "
-            "divide it by `dist.get_world_size()`, in place."
+            "the collective works in place: it leaves the sum in the very tensor you hand it, "
+            "so hand it the gradient tensor itself and keep changing that tensor, not a new "
+            "one. Some parameters have no gradient at all, and the number of processes comes "
+            "from the process group, never from a constant."
         ),
         N_(
             "for each `p` in `model.parameters()` with `p.grad is not None`: "
@@ -121,7 +129,7 @@ def _average_gradients(answer):
     x, y = _ex1_batch()
     F.cross_entropy(model(x), y).backward()
     want = _grads(model)
-    results = _in_group(_on_rank_ex1, answer).results
+    results = _in_group(_on_rank_ex1, answer, world_size=EX1_WORLD).results
     for rank, got in enumerate(results):
         if got["moved"]:
             raise Mismatch(
@@ -142,6 +150,20 @@ def _average_gradients(answer):
                 )
             continue
         _explain_gradient(name, grads, [got["local"][name] for got in results], expected)
+    for rank, got in enumerate(results):
+        if got["rebound"]:
+            raise Mismatch(
+                _(
+                    "on rank {rank} the parameter {name} holds a new .grad tensor after your "
+                    "function: the values are right, but the statement asks you to change the "
+                    "existing .grad tensors in place, as DDP does, not to assign new ones"
+                ).format(rank=rank, name=got["rebound"][0]),
+                hint=N_(
+                    "`p.grad = ...` makes the parameter point to another tensor; code that "
+                    "still holds the old one (DDP's buckets, a hook, an optimizer's state) "
+                    "never sees the average. In-place operations change the tensor itself."
+                ),
+            )
     return _("every rank holds the gradient of the whole batch, as if one process had seen it.")
 
 
@@ -155,7 +177,23 @@ def _explain_gradient(name, grads, local, expected) -> None:
                     "every rank still holds its own gradient of {name}, computed from its own "
                     "rows only: the average over the ranks never reached .grad (a collective on "
                     "a copy leaves .grad as it was)"
-                ).format(name=name)
+                ).format(name=name),
+                hint=N_(
+                    "a collective changes the tensor it is given and nothing else: a copy, or "
+                    "a tensor built from .grad, takes the sum while .grad stays as it was."
+                ),
+            )
+        if world != 2 and all(_same(g, expected * world / 2, atol=1e-5) for g in grads):
+            raise Mismatch(
+                _(
+                    "with {world} processes the gradient of {name} is {world}/2 times the "
+                    "whole-batch gradient on every rank: the sum was divided by 2, not by the "
+                    "number of processes; ask dist.get_world_size()"
+                ).format(name=name, world=world),
+                hint=N_(
+                    "the same code runs on 2, 8 or 1000 processes: the number it divides by "
+                    "must come from the process group it runs in, not from the example at hand."
+                ),
             )
         if all(_same(g, expected * world, atol=1e-5) for g in grads):
             raise Mismatch(
@@ -163,14 +201,22 @@ def _explain_gradient(name, grads, local, expected) -> None:
                     "the gradient of {name} is {world} times the whole-batch gradient on every "
                     "rank: all_reduce adds the ranks' gradients up, and DDP divides the sum by "
                     "the world size"
-                ).format(name=name, world=world)
+                ).format(name=name, world=world),
+                hint=N_(
+                    "the collective leaves the sum of the ranks' tensors; DDP's gradient is "
+                    "their mean, one more step on the same tensor."
+                ),
             )
         if not all(_same(g, grads[0]) for g in grads[1:]):
             raise Mismatch(
                 _(
                     "rank 0 and rank 1 hold different gradients of {name} after your function: "
                     "every rank must end with the same average, or the model copies drift apart"
-                ).format(name=name)
+                ).format(name=name),
+                hint=N_(
+                    "every rank runs the same function: a step done under `if rank == 0` (or "
+                    "any rank) leaves the other ranks' gradients different."
+                ),
             )
     for rank, g in enumerate(grads):
         expect_tensor(
@@ -222,17 +268,38 @@ def _on_rank_ex2(answer) -> dict:
     torch.manual_seed(100 + rank)
     random.seed(100 + rank)
     np.random.seed(100 + rank)
+    before = _global_random_states()
     real = {
         case: [_index_list(answer(case[0], rank, world, *case[1:])) for _ in range(2)]
         for case in _EX2_CASES
     }
+    after = _global_random_states()
+    changed = [name for name in before if not _same_state(before[name], after[name])]
     simulated = {}
     if rank == 0:  # a world of 3 processes, each rank's share computed here
         simulated = {
             case: [_index_list(answer(case[0], r, 3, *case[1:])) for r in range(3)]
             for case in _EX2_WORLD_OF_3
         }
-    return {"real": real, "simulated": simulated}
+    return {"real": real, "simulated": simulated, "random_changed": changed}
+
+
+def _global_random_states() -> dict:
+    return {
+        "torch": torch.get_rng_state(),
+        "random": random.getstate(),
+        "numpy": np.random.get_state(),
+    }
+
+
+def _same_state(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    if isinstance(a, np.ndarray):
+        return np.array_equal(a, b)
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(_same_state(x, y) for x, y in zip(a, b))
+    return a == b
 
 
 def _describe_case(n, world, epoch, shuffle, seed) -> str:
@@ -315,10 +382,10 @@ def _in_order(shard: list[int], padding: int) -> bool:
             "changes with the epoch."
         ),
         N_(
-            "for shuffle=True, seed a `torch.Generator` with `seed + epoch` and draw "
-            "`torch.randperm(n, generator=...)`; otherwise use 0..n-1. Pad the list with its "
-            "own first entries up to a multiple of world_size, then rank r takes every "
-            "world_size-th entry starting at r."
+            "a generator object of your own, seeded from both seed and epoch, gives every "
+            "process the same permutation and leaves the global random state alone. Pad the "
+            "order with its own first entries until it divides evenly, then deal it out to the "
+            "ranks like cards."
         ),
         N_(
             "`order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + "
@@ -349,6 +416,21 @@ def _shard_indices(answer):
     for case, shards in outcome.results[0]["simulated"].items():
         _check_shards(shards, case[0], _describe_case(case[0], 3, *case[1:]))
     _check_orders({case: [real[r][case][0] for r in range(world)] for case in _EX2_CASES})
+    changed = outcome.results[0]["random_changed"]
+    if changed:
+        raise Mismatch(
+            _(
+                "shard_indices changed the process's global random state ({which}): seeding or "
+                "drawing from a global generator (torch.manual_seed, random.seed, "
+                "np.random.seed) resets the random stream the rest of training uses in every "
+                "rank; draw from a generator of your own"
+            ).format(which=", ".join(changed)),
+            hint=N_(
+                "the training around your function draws from the global generators too "
+                "(dropout, augmentation, the model's initialisation): reseeding them makes that "
+                "randomness repeat. A generator object of your own leaves them alone."
+            ),
+        )
     return _(
         "equal shards that cover every index, the same order in every process, reshuffled "
         "each epoch."
@@ -435,9 +517,9 @@ _EX3_CASES = [((15, 8), (12, 2)), ((5, 12), (1, 9))]
             "big, and here they are not."
         ),
         N_(
-            "count this rank's correct predictions and its number of images (eval mode, "
-            "`torch.no_grad()`), put both in one tensor, `dist.all_reduce` it so that every "
-            "rank holds the totals, and divide."
+            "Each rank counts its own correct predictions and its own images, with the model in "
+            "evaluation mode and nothing recorded; one collective then adds both counts up over all"
+            " ranks, so that every rank can divide the totals."
         ),
         N_(
             "`model.eval()`; under `with torch.no_grad():` take `correct = "
@@ -565,11 +647,11 @@ _EX4_CASES = [(2, (3, 4)), (3, (10,)), (3, (2, 6))]
             "finished chunks travel around the ring and are copied."
         ),
         N_(
-            "`tensor.view(-1).tensor_split(world_size)` gives views, so writing into a chunk "
-            "writes into the tensor. At step s of the first round send chunk (rank - s) and "
-            "add into chunk (rank - s - 1); in the second round send chunk (rank + 1 - s) and "
-            "receive into chunk (rank - s), all modulo world_size. Start each send with "
-            "`dist.isend` before the blocking `dist.recv`, then wait for the send."
+            "Split the flat tensor into world_size chunks that are views, so that writing into a "
+            "chunk writes into the tensor. In the first round each rank sends one chunk to its "
+            "neighbour and adds the chunk it receives into its own; in the second round the "
+            "finished chunks travel round the ring the same way. Send without blocking, then "
+            "receive."
         ),
         N_(
             "with `rank, world = dist.get_rank(), dist.get_world_size()` and `chunks = "

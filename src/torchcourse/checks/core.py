@@ -21,14 +21,22 @@ import numpy as np
 import torch
 
 from torchcourse.errors import CourseError
-from torchcourse.i18n import _
+from torchcourse.i18n import N_, _
 
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
 _ID = re.compile(r"^\d\d\.ex\d+$")
 
 
 class Mismatch(Exception):
-    """The answer is wrong; the message says how, in a phrase a learner can act on."""
+    """The answer is wrong; the message says how, in a phrase a learner can act on.
+
+    hint, when given (an English N_() string), answers this very mistake: the failure line
+    shows it instead of the exercise's next generic rung.
+    """
+
+    def __init__(self, message: object = "", hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class Result:
     hint: str = ""  # failed: the rung of the hint ladder this failure shows
     rung: int = 0
     rungs: int = 0
+    diagnosed: bool = False  # hint answers the diagnosed mistake, not a rung of the ladder
 
     def line(self) -> str:
         """The one line the learner sees."""
@@ -64,6 +73,12 @@ class Result:
 
 
 def _hint_text(result: Result) -> str:
+    if result.diagnosed:
+        return (
+            _("Hint: {hint}").format(hint=result.hint)
+            + " "
+            + _('(`hint("{id}")` gives the next one.)').format(id=result.exercise_id)
+        )
     text = _("Hint {rung}/{rungs}: {hint}").format(
         rung=result.rung, rungs=result.rungs, hint=result.hint
     )
@@ -191,6 +206,74 @@ def known_state() -> Iterator[None]:
         np.random.set_state(numpy_state)
 
 
+# Exceptions whose raw text puzzles a beginner: (a pattern of the text, what it usually means).
+_USUAL_CAUSES = [
+    (
+        r"shapes cannot be multiplied|size mismatch, m1|inconsistent tensor size",
+        N_(
+            "That usually means the inner sizes of a matrix product differ: compare the last "
+            "size of the left operand with the first size of the right one (a transpose?)"
+        ),
+    ),
+    (
+        r"must match the size of tensor",
+        N_(
+            "That usually means two shapes that cannot broadcast: line them up from the right, "
+            "each pair of sizes must be equal or 1"
+        ),
+    ),
+    (
+        r"view size is not compatible|use \.reshape\(\.\.\.\) instead",
+        N_(
+            "That usually means view was called on a non-contiguous tensor (one that was "
+            "transposed or permuted): use reshape, which copies when it must"
+        ),
+    ),
+    (
+        r"leaf Variable that requires grad is being used in an in-place",
+        N_(
+            "That usually means a tensor that requires grad (a parameter) was changed in place "
+            "while autograd records: make the change with recording switched off, in "
+            "torch.no_grad()"
+        ),
+    ),
+    (
+        r"on the same device|is not on the expected device",
+        N_(
+            "That usually means the tensors of one operation sit on different devices: move "
+            "them all to one device with .to(device)"
+        ),
+    ),
+    (
+        r"slice step cannot be zero",
+        N_(
+            "That usually means a step computed from a size (such as shape - 1) is 0 for a "
+            "dimension of size 1: try your code on an input with one row or one column"
+        ),
+    ),
+    (
+        r"expected scalar type|same dtype|expected both vectors to have same dtype|"
+        r"Found dtype \w+ but expected|result type \w+ can't be cast",
+        N_(
+            "That usually means tensors of different dtypes meet in one operation: convert one "
+            "of them with .to(dtype), e.g. .float()"
+        ),
+    ),
+]
+
+
+def _usual_cause(err: BaseException) -> str | None:
+    """What the exception usually means (English N_() text), for the common ones."""
+    try:
+        text = str(err)
+    except Exception:
+        return None
+    for pattern, meaning in _USUAL_CAUSES:
+        if re.search(pattern, text):
+            return meaning
+    return None
+
+
 def _stub_raised(err: NotImplementedError) -> bool:
     """The generated stub (or a bare `raise NotImplementedError`), not torch's own error."""
     text = _describe(err)
@@ -206,10 +289,13 @@ def run_check(exercise_id: str, answer: object, record: bool = True) -> Result:
     """
     ex = find_exercise(exercise_id)
 
-    def _failed(ex: Exercise, problem: str) -> Result:
+    def _failed(ex: Exercise, problem: str, diagnosis: str | None = None) -> Result:
         if not record:
             return Result(ex.id, FAILED, problem)
         _passed.discard(ex.id)
+        if diagnosis:  # the mistake is known: its own hint, the ladder stays where it is
+            shown = _hints_shown.get(ex.id, 0)
+            return Result(ex.id, FAILED, problem, _(diagnosis), shown, len(ex.hints), True)
         rung = _next_rung(ex)
         return Result(ex.id, FAILED, problem, _(ex.hints[rung - 1]), rung, len(ex.hints))
 
@@ -232,18 +318,17 @@ def run_check(exercise_id: str, answer: object, record: bool = True) -> Result:
             ex, _("your code raised NotImplementedError: {error}").format(error=_describe(err))
         )
     except Mismatch as wrong:
-        return _failed(ex, _describe(wrong))
+        return _failed(ex, _describe(wrong), wrong.hint)
     except RecursionError:
         return _failed(ex, _("your code recursed forever"))
     except SystemExit:
         return _failed(ex, _("your code called exit(), which would stop the notebook's kernel"))
     except BaseException as err:  # the learner's code raised: report it, never a traceback
-        return _failed(
-            ex,
-            _("your code raised {error_type}: {error}").format(
-                error_type=type(err).__name__, error=_describe(err)
-            ),
+        problem = _("your code raised {error_type}: {error}").format(
+            error_type=type(err).__name__, error=_describe(err)
         )
+        meaning = _usual_cause(err)
+        return _failed(ex, f"{problem}. {_sentence(_(meaning))}" if meaning else problem)
     if record:
         _passed.add(ex.id)
     return Result(ex.id, PASSED, _one_line(note or ""))
@@ -252,9 +337,16 @@ def run_check(exercise_id: str, answer: object, record: bool = True) -> Result:
 _MISSING = object()
 
 
-def check(exercise_id: str, answer: object = _MISSING) -> None:
+def check(exercise_id: str = _MISSING, answer: object = _MISSING) -> None:
     """Print exactly one line: passed, failed (what is wrong and a hint) or not attempted yet."""
     try:
+        if exercise_id is _MISSING:
+            raise CourseError(
+                _(
+                    'give the exercise id and your function, such as `check("03.ex2", '
+                    "my_function)`: copy the id from the exercise's heading."
+                )
+            )
         if answer is _MISSING:
             find_exercise(exercise_id)
             raise CourseError(
@@ -268,9 +360,16 @@ def check(exercise_id: str, answer: object = _MISSING) -> None:
         print(_("⚠️ check: {problem}").format(problem=_one_line(err)))
 
 
-def hint(exercise_id: str) -> None:
+def hint(exercise_id: str = _MISSING) -> None:
     """Print the next hint of the exercise's ladder (nothing to give once it has passed)."""
     try:
+        if exercise_id is _MISSING:
+            raise CourseError(
+                _(
+                    'give the exercise id in quotes, such as `hint("03.ex2")`: copy it from the '
+                    "exercise's heading."
+                )
+            )
         ex = find_exercise(exercise_id)
     except CourseError as err:
         print(_("⚠️ hint: {problem}").format(problem=_one_line(err)))

@@ -14,7 +14,13 @@ import torch
 
 from torchcourse.checks.core import Mismatch
 from torchcourse.device import lesson_device
-from torchcourse.i18n import _
+from torchcourse.i18n import N_, _
+
+IN_PLACE = N_(
+    "an in-place operation (`*=`, `+=`, a method whose name ends in `_`, or assigning into "
+    "x[...]) changes the caller's tensor; an ordinary expression makes a new tensor and leaves "
+    "the input as it was."
+)
 
 
 def kind_of(value: object) -> str:
@@ -92,7 +98,8 @@ def expect_unchanged(value: object, before: object, name: str) -> None:
             _(
                 "your function changed its argument `{name}` (in place or its requires_grad); "
                 "leave the inputs as they are and build the result in new tensors"
-            ).format(name=name)
+            ).format(name=name),
+            hint=IN_PLACE,
         )
 
 
