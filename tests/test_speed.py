@@ -98,3 +98,9 @@ def test_benchmark_script_prints_the_table(capsys):
     table = [line for line in text.splitlines() if line.startswith("|")]
     assert table[0].startswith("| batch | NumPy (ms) | torch (ms) | torch, default threads (ms) |")
     assert len(table) == 2 + 2
+
+
+def test_the_numpy_step_avoids_the_slow_batch_of_one_path():
+    """The batch-1 step is not several times slower than the batch-2 step (see numpy_step)."""
+    one, two = speed.numpy_step_time(1, repeats=5), speed.numpy_step_time(2, repeats=5)
+    assert one < 2 * two
