@@ -183,3 +183,59 @@ RIGHT = {
         ("one bincount per true class", _confusion_bincount_2d),
     ],
 }
+
+
+# 07.ex5: a Dataset of one's own, written three ways.
+class _DigitsEager(torch.utils.data.Dataset):
+    """Transforms every image once, up front, and keeps a list of pairs."""
+
+    def __init__(self, images, labels, transform=None):
+        self.samples = [
+            (image if transform is None else transform(image), label.item())
+            for image, label in zip(images, labels)
+        ]
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, index):
+        return self.samples[index]
+
+
+class _DigitsNoBaseClass:
+    """No Dataset base class: a DataLoader only needs __len__ and __getitem__."""
+
+    def __init__(self, images, labels, transform=None):
+        self.images = images
+        self.labels = labels
+        self.transform = transform or (lambda image: image)
+
+    def __len__(self):
+        return self.images.shape[0]
+
+    def __getitem__(self, index):
+        return (self.transform(self.images[index]), self.labels[index])
+
+
+class _DigitsTensorLabel(torch.utils.data.Dataset):
+    """Keeps the label a 0-d int64 tensor, which a DataLoader batches the same way."""
+
+    def __init__(self, images, labels, transform=None):
+        super().__init__()
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, index):
+        image = self.images[index]
+        if self.transform:
+            image = self.transform(image)
+        return image, self.labels[index]
+
+
+RIGHT["07.ex5"] = [
+    ("transforms up front, a list of pairs", _DigitsEager),
+    ("no Dataset base class, identity transform", _DigitsNoBaseClass),
+    ("label kept as a 0-d tensor", _DigitsTensorLabel),
+]

@@ -251,3 +251,61 @@ WRONG = {
         ),
     ],
 }
+
+
+# 07.ex5: a Dataset of one's own, gone wrong.
+class _Digits(torch.utils.data.Dataset):
+    """A right DigitsDataset that the mistakes below change in one place each."""
+
+    def __init__(self, images, labels, transform=None):
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self):
+        return len(self.images)
+
+    def image(self, index):
+        image = self.images[index]
+        return image if self.transform is None else self.transform(image)
+
+    def __getitem__(self, index):
+        return self.image(index), int(self.labels[index])
+
+
+class _OffByOne(_Digits):
+    def __len__(self):
+        return len(self.images) - 1
+
+
+class _NoTransform(_Digits):
+    def __getitem__(self, index):
+        return self.images[index], int(self.labels[index])
+
+
+class _FloatLabel(_Digits):
+    def __getitem__(self, index):
+        return self.image(index), float(self.labels[index])
+
+
+class _SlicedLabel(_Digits):
+    def __getitem__(self, index):
+        return self.image(index), self.labels[index : index + 1]
+
+
+class _AlwaysTransform(_Digits):
+    def __getitem__(self, index):
+        return self.transform(self.images[index]), int(self.labels[index])
+
+
+class _Swapped(_Digits):
+    def __getitem__(self, index):
+        return int(self.labels[index]), self.image(index)
+
+
+WRONG["07.ex5"] = [
+    ("len one short", _OffByOne, "len(dataset) is 6, expected 7"),
+    ("transform not applied", _NoTransform, "pass it through the transform"),
+    ("label as a float", _FloatLabel, "should be a Python int"),
+    ("label as a 1-element slice", _SlicedLabel, "should be a Python int"),
+    ("transform called when it is None", _AlwaysTransform, "raised TypeError"),
+    ("(label, image) swapped", _Swapped, "should be a torch.Tensor"),
+]

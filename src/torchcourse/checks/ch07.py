@@ -425,3 +425,130 @@ def _confusion_matrix(answer):
             )
         expect_tensor(got, want, what)
     return _("rows are true labels, columns predictions, int64 counts.")
+
+
+# 07.ex5, a Dataset of one's own (appended after the other checks).
+from torch.utils.data import DataLoader  # noqa: E402
+
+from torchcourse.checks.expect import expect_unchanged, snapshot  # noqa: E402
+
+
+def _digits_data():
+    """Seven random uint8 images of 5x6 pixels, their int64 labels, and a transform."""
+    images = _uint8_images(7, 5, 6, seed=11)
+    labels = torch.randint(0, 10, (7,), generator=torch.Generator().manual_seed(12))
+
+    def transform(image):
+        return (image.float() / 255).unsqueeze(0)
+
+    return images, labels, transform
+
+
+def _expect_label(label, want, index):
+    what = _("the label of dataset[{index}]").format(index=index)
+    integer_tensor = (
+        isinstance(label, torch.Tensor) and label.ndim == 0 and not label.is_floating_point()
+    )
+    if not (integer_tensor or (isinstance(label, int) and not isinstance(label, bool))):
+        raise Mismatch(
+            _(
+                "{what} should be a Python int (a 0-d integer tensor also works), got {kind}: "
+                "a DataLoader then stacks the labels into the int64 tensor cross_entropy expects"
+            ).format(what=what, kind=kind_of(label))
+        )
+    if int(label) != want:
+        raise Mismatch(
+            _("{what} is {got}, expected {want}: take labels[index]").format(
+                what=what, got=int(label), want=want
+            )
+        )
+
+
+def _expect_sample(sample, image, label, index, transformed):
+    if not isinstance(sample, (tuple, list)) or len(sample) != 2:
+        raise Mismatch(
+            _("dataset[{index}] should be a pair (image, label), got {kind}").format(
+                index=index, kind=kind_of(sample)
+            )
+        )
+    got_image, got_label = sample
+    if (
+        transformed is not None
+        and isinstance(got_image, torch.Tensor)
+        and got_image.shape == image.shape
+        and torch.equal(got_image.cpu(), image)
+    ):
+        raise Mismatch(
+            _(
+                "dataset[{index}] returned the image unchanged: pass it through the transform "
+                "when one is given"
+            ).format(index=index)
+        )
+    want = image if transformed is None else transformed
+    expect_tensor(got_image, want, _("the image of dataset[{index}]").format(index=index))
+    _expect_label(got_label, int(label), index)
+
+
+@exercise(
+    "07.ex5",
+    hints=[
+        N_(
+            "a map-style Dataset answers two questions: how many samples there are (len) and "
+            "what sample number index is (dataset[index]); the DataLoader asks both and does "
+            "the batching itself."
+        ),
+        N_(
+            "__init__ only stores images, labels and transform; __len__ returns the number of "
+            "images; __getitem__ takes images[index], applies the transform only when it is "
+            "not None, and returns it with int(labels[index])."
+        ),
+        N_(
+            "def __len__(self): return len(self.images). def __getitem__(self, index): image "
+            "= self.images[index]; if self.transform is not None: image = "
+            "self.transform(image); return image, int(self.labels[index])"
+        ),
+    ],
+)
+def _digits_dataset(answer):
+    images, labels, transform = _digits_data()
+    transformed = [transform(image) for image in images]
+    stacked = torch.stack(transformed)
+    before = [snapshot(images), snapshot(labels)]
+    dataset = call(answer, images, labels, transform)
+    try:
+        size = len(dataset)
+    except TypeError as err:
+        raise Mismatch(_("len(dataset) failed: define __len__")) from err
+    if size != len(images):
+        raise Mismatch(
+            _("len(dataset) is {got}, expected {want}: one sample per image").format(
+                got=size, want=len(images)
+            )
+        )
+    for index in range(len(images)):
+        _expect_sample(dataset[index], images[index], labels[index], index, transformed[index])
+    plain = call(answer, images, labels)
+    for index in (0, len(images) - 1):
+        _expect_sample(plain[index], images[index], labels[index], index, None)
+    loader = DataLoader(dataset, batch_size=3)
+    batches = list(loader)
+    sizes = [len(y) for _x, y in batches]
+    if sizes != [3, 3, 1]:
+        raise Mismatch(
+            _("a DataLoader with batch_size=3 gave batches of {got}, expected [3, 3, 1]").format(
+                got=sizes
+            )
+        )
+    expect_tensor(
+        torch.cat([x for x, _y in batches]),
+        stacked,
+        _("the images a DataLoader stacks from your dataset"),
+    )
+    expect_tensor(
+        torch.cat([y for _x, y in batches]),
+        labels,
+        _("the labels a DataLoader stacks from your dataset"),
+    )
+    for name, value, old in zip(("images", "labels"), (images, labels), before):
+        expect_unchanged(value, old, name)
+    return _("len, indexing and the transform are right, and a DataLoader batches it.")
