@@ -24,8 +24,8 @@ test: $(READY)  ## lint, unit tests and every notebook under nbval
 site: $(READY)  ## the course website (Sphinx, offline, from lessons.yml) in site/_build/html
 	$(BIN)/python -m torchcourse.site
 
-bench: $(READY)  ## time to 99% on MNIST (fast LeNet-5 vs pytorch/examples) and NumPy-vs-PyTorch steps
-	$(BIN)/python benchmarks/bench.py
+bench: $(READY)  ## LeNet-5 to 99% on MNIST vs the CPU's peak and pytorch/examples (BENCH_ARGS=--skip-example: quick part)
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 lint: $(READY)
 	$(BIN)/ruff check --fix .

@@ -1,14 +1,19 @@
-"""`make bench`: LeNet-5 to 99% MNIST accuracy on the CPU, and the NumPy-vs-PyTorch step times.
+"""`make bench`: LeNet-5 to 99% MNIST accuracy on the CPU, against the machine's own limit.
 
-Runs, each in its own process: (a) chapter 07's fast recipe (benchmarks/fast_lenet.py) for
-three seeds, trained on the 55,000-image training split and evaluated once at the end on the
-validation and the test set, and (b) the pytorch/examples mnist recipe
-(benchmarks/pytorch_example.py) until 99% validation accuracy or a time cap, then the test set
-once; then calls benchmarks/numpy_vs_torch.py's main(). Prints the results and writes them,
+Runs, each in its own process (benchmarks/<script>): the CPU's model and flags and its peak,
+large matrix products in float32 and bfloat16 (peak.py); a profile of the fast recipe's
+training step and its FLOPs per image (profile_step.py); chapter 07's fast recipe for three
+seeds, trained on the 55,000-image training split and evaluated once at the end on the
+validation and the test set (fast_lenet.py); the pytorch/examples mnist recipe as its users run
+it, testing at every epoch end, and with the course's stop rule, validation every quarter epoch
+(pytorch_example.py); then numpy_vs_torch.py's main(). Prints the results and writes them,
 with the machine, torch version, load average and date, to benchmarks/RESULTS.md.
 
-    python benchmarks/bench.py [--seeds 0 1 2] [--cap 600] [--threads 2] [--skip-example]
+    python benchmarks/bench.py [--seeds 0 1 2] [--threads 2] [--cap 900] [--skip-example]
         [--keep-numpy-table]
+
+--skip-example leaves out the two pytorch/examples runs (about 5 of the 6 minutes on a quiet
+two-core machine): every other section is measured and written, (b) says it was not run.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -32,7 +38,8 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 TARGET = 0.99
 NUMPY_HEADING = "## NumPy versus PyTorch: one training step"
-GOAL_SECONDS = 60.0  # the course's design: >= 99.0% test accuracy in under 60 s
+BUSY = 1.0  # a 1-minute load average above this before or after the run: not a quiet machine
+GOAL_SECONDS = 3.0  # issue 25: a median of at most 3 s to >= 99.0% test accuracy, every seed
 
 # What was tried on the way to the recipe in torchcourse.lenet.FAST (kept in RESULTS.md).
 NOTES = """\
@@ -83,17 +90,6 @@ average above.
 """
 
 
-def machine() -> str:
-    """CPU model and core count, from /proc/cpuinfo where there is one."""
-    model = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}"
-
-
 def load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -138,13 +134,142 @@ def numpy_vs_torch() -> str:
     return text
 
 
+def gflops(flops_per_second: float) -> str:
+    return f"{flops_per_second / 1e9:,.1f}"
+
+
+def machine_section(peak: dict, threads: int) -> list[str]:
+    cpu = peak["cpu"]
+    lines = [
+        "## This machine's peak",
+        "",
+        f"CPU: {cpu['model']}, {cpu['logical_cpus']} logical CPUs; torch's CPU capability "
+        f"{cpu['torch_cpu_capability']}. Flags: {', '.join(cpu['flags']) or 'none shown'}.",
+        "",
+        f"A {peak['size']} x {peak['size']} matrix product (torch.mm, 2 n^3 FLOPs) with "
+        f"{threads} intra-op thread{'s' if threads != 1 else ''}, as the recipe runs; the best "
+        "of the timed products is the peak (another program can only slow a product down).",
+        "",
+        "| dtype | peak (best) GFLOP/s | median GFLOP/s |",
+        "|---|---:|---:|",
+    ]
+    for dtype in ("float32", "bfloat16"):
+        if dtype in peak:
+            lines.append(
+                f"| {dtype} | {gflops(peak[dtype]['best'])} | {gflops(peak[dtype]['median'])} |"
+            )
+    if "bfloat16" not in peak:
+        lines.append("| bfloat16 | not timed: no avx512_bf16 or amx_bf16 flag | |")
+    if not any(f.startswith("amx") for f in cpu["flags"]):
+        lines += ["", "This CPU has no AMX: its bfloat16 products run on AVX-512 BF16."]
+    return lines + [""]
+
+
+def limit_section(profile: dict, fast: list[dict], peak: dict) -> list[str]:
+    per_image = profile["flops_per_image"]
+    ranked = sorted(fast, key=lambda r: r["seconds"])
+    median = ranked[(len(ranked) - 1) // 2] if ranked else None  # the median seed's run
+    by_op = profile["flops_by_operator"]
+    lines = [
+        "## How close to the limit",
+        "",
+        f"LeNet-5 costs **{per_image / 1e6:.2f} MFLOP per training image**, forward and "
+        "backward, counted by `torch.utils.flop_counter.FlopCounterMode` (2 FLOPs per "
+        "multiply-add; benchmarks/profile_step.py): "
+        + "; ".join(f"{op.removeprefix('aten.')} {n / 1e6:.3f} M" for op, n in by_op.items())
+        + ". By hand: conv1 has 6 x 28 x 28 outputs of 25 multiply-adds (0.235 MFLOP), conv2 "
+        "16 x 10 x 10 of 150 (0.480), the linear layers 400 x 120 + 120 x 84 + 84 x 10 "
+        "(0.118): 0.833 MFLOP forward. Backward computes each layer's weight gradient and its "
+        "input gradient, twice the forward, except conv1's input gradient, which autograd "
+        "skips (the images need none): 2 x 0.833 - 0.235 = 1.431 MFLOP. Biases, ReLU, pooling, "
+        "the loss and the optimizer add under 2% and are left out.",
+        "",
+    ]
+    if median is not None:
+        achieved = per_image * median["images"] / median["seconds"]
+        lines += [
+            f"The median seed of (a) trained {median['images']:,} images in "
+            f"{median['seconds']:.2f} s: **{gflops(achieved)} GFLOP/s**, "
+            + ", ".join(
+                f"**{achieved / peak[d]['best']:.1%}** of the {d} peak"
+                for d in ("bfloat16", "float32")
+                if d in peak
+            )
+            + " measured above. The recipe's convolutions and matrix products run in bfloat16 "
+            "under autocast, so the bfloat16 peak is its limit.",
+            "",
+        ]
+    return lines
+
+
+def profile_section(profile: dict) -> list[str]:
+    step = profile["step_ms"]
+    lines = [
+        "## Where a training step's time goes",
+        "",
+        f"torch.profiler over {profile['steps']} steps of the fast recipe (batch "
+        f"{profile['batch_size']}, {profile['threads']} intra-op threads) after 20 warm-up "
+        "steps: "
+        f"{step:.2f} ms per step while profiled. Each operator's self CPU time counts in one "
+        "group (benchmarks/profile_step.py says how); what is left of the step's wall-clock "
+        "time is Python and dispatch between operators.",
+        "",
+        "| Where | ms per step | share of the step |",
+        "|---|---:|---:|",
+    ]
+    for group, ms in profile["groups_ms"].items():
+        lines.append(f"| {group} | {ms:.2f} | {ms / step:.0%} |")
+    return lines + [""]
+
+
+def example_section(users: dict | None, valid: dict | None, fast_median: float) -> list[str]:
+    lines = ["## The pytorch/examples recipe", ""]
+    if users is None and valid is None:
+        return lines + ["Not run this time (`--skip-example`).", ""]
+    if users is not None:
+        curve = "; ".join(
+            f"{c['epoch']}, {c['seconds']} s, {c['test_accuracy']:.2%}" for c in users["curve"]
+        )
+        if users["seconds"] is not None:
+            lines.append(
+                f"(b) As its users run it (all 60,000 training images, test accuracy at every "
+                f"epoch end): first >= 99% test accuracy at the end of epoch {users['epochs']}, "
+                f"after **{users['seconds']:.1f} s** of training ({users['wall_seconds']:.1f} s "
+                f"with its test evaluations): **{users['seconds'] / fast_median:.0f} times** the "
+                f"median of (a)."
+            )
+        else:
+            lines.append(
+                f"(b) As its users run it: no epoch reached 99% test accuracy within "
+                f"{users['trained']:.0f} s of training."
+            )
+        lines += ["", f"Epoch, training seconds, test accuracy: {curve}.", ""]
+    if valid is not None:
+        curve = "; ".join(
+            f"{c['epoch']}, {c['seconds']} s, {c['valid_accuracy']:.2%}" for c in valid["curve"]
+        )
+        reached = (
+            f"stopped at {valid['curve'][-1]['epoch']} epochs after **{valid['seconds']:.1f} s**"
+            if valid["seconds"] is not None
+            else f"did not reach 99% within {valid['trained']:.0f} s"
+        )
+        lines += [
+            f"(b') With the course's stop rule instead (the 55,000-image split, shuffled, "
+            f"validation accuracy every quarter epoch, the test set once at the end): {reached}, "
+            f"with {valid['valid_accuracy']:.2%} validation and {valid['accuracy']:.2%} test "
+            f"accuracy. Epoch, training seconds, validation accuracy: {curve}.",
+            "",
+        ]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--cap", type=float, default=600.0)
+    parser.add_argument("--cap", type=float, default=900.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
-        "--skip-example", action="store_true", help="skip (b), the slow pytorch/examples run"
+        "--skip-example", action="store_true", help="skip the slow pytorch/examples runs"
     )
     parser.add_argument(
         "--keep-numpy-table",
@@ -152,50 +277,61 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the NumPy-versus-PyTorch section of RESULTS.md instead of measuring it again",
     )
     args = parser.parse_args(argv)
-    started, load_before = dt.datetime.now(), load()
-    print(f"torch {torch.__version__} on {machine()}; load average {load_before}")
+    started, clock, load_before = dt.datetime.now(), time.perf_counter(), load()
+    busy_before = os.getloadavg()[0] > BUSY
+    threads = ["--threads", str(args.threads)]
+    print(
+        f"torch {torch.__version__} on {platform.system()} {platform.release()}, load {load_before}"
+    )
 
-    fast = [
-        run("fast_lenet.py", "--seed", str(s), "--threads", str(args.threads)) for s in args.seeds
-    ]
+    peak = run("peak.py", *threads)
+    profile = run("profile_step.py", *threads)
+    fast = [run("fast_lenet.py", "--seed", str(s), *threads) for s in args.seeds]
     for r in fast:
         print(
-            f"  (a) seed {r['seed']}: {r['seconds']:.1f} s of training, validation accuracy "
+            f"  (a) seed {r['seed']}: {r['seconds']:.2f} s of training, validation accuracy "
             f"{r['valid_accuracy']:.2%}, test accuracy {r['accuracy']:.2%}"
         )
     fast_median = statistics.median(r["seconds"] for r in fast)
-    all_reached = all(r["accuracy"] >= TARGET for r in fast)
-
-    example = None
+    users = valid = None
     if not args.skip_example:
-        example = run("pytorch_example.py", "--cap", str(args.cap), "--threads", str(args.threads))
-        if example["seconds"] is None:
-            print(f"  (b) did not reach 99% validation accuracy within {args.cap:.0f} s")
-        else:
-            print(
-                f"  (b) 99% validation accuracy after {example['seconds']:.1f} s of training, "
-                f"test accuracy {example['accuracy']:.2%}"
-            )
-
+        cap = ["--cap", str(args.cap)]
+        users = run("pytorch_example.py", "--as-users", *cap, *threads)
+        valid = run("pytorch_example.py", "--validation", *cap, *threads)
     table = kept_numpy_table() if args.keep_numpy_table else numpy_vs_torch()
-    load_after = load()
 
+    tests = [r["accuracy"] for r in fast]
+    spread = statistics.stdev(tests) if len(tests) > 1 else 0.0
+    met = all(t >= TARGET for t in tests) and fast_median <= GOAL_SECONDS
+    recipe = fast[0]["recipe"]
     lines = [
         "# Benchmark results",
         "",
         "Written by `make bench` (benchmarks/bench.py); rerun it to refresh this file.",
         "",
-        f"- date: {started:%Y-%m-%d %H:%M}",
-        f"- machine: {machine()}",
+        f"- date: {started:%Y-%m-%d %H:%M}; the whole run took {time.perf_counter() - clock:.0f} s",
+        f"- machine: {peak['cpu']['model']}, {peak['cpu']['logical_cpus']} logical CPUs, "
+        f"{platform.system()} {platform.release()}",
         f"- torch {torch.__version__}, intra-op threads per run: {args.threads}",
-        f"- load average (1 / 5 / 15 min): {load_before} before, {load_after} after",
+        f"- load average (1 / 5 / 15 min): {load_before} before, {load()} after",
         "",
+        *(
+            [
+                f"**Measured on a busy machine** (load average {load_before} before the run): "
+                "other programs shared the cores, so the times below are not quiet-machine "
+                "figures.",
+                "",
+            ]
+            if os.getloadavg()[0] > BUSY or busy_before
+            else []
+        ),
+        *machine_section(peak, args.threads),
         "## LeNet-5 to 99% MNIST accuracy on the CPU",
         "",
-        "Training time only: data loading before the clock, evaluation excluded. Both recipes "
-        "train on the same 55,000 of the 60,000 training images (`torchcourse.lenet."
-        "split_indices`) and evaluate on the other 5,000 (validation) and, once, at the end, "
-        "on the 10,000 test images.",
+        "Training time only: the data is loaded, normalised and laid out before the clock; "
+        "evaluation is excluded. The recipe trains on 55,000 of the 60,000 training images "
+        "(`torchcourse.lenet.split_indices`), and each trained model is evaluated once, at the "
+        "end, on the other 5,000 (validation) and on the 10,000 test images.",
         "",
         "| Recipe | Seed | Training time | Validation accuracy | Test accuracy |",
         "|---|---|---|---|---|",
@@ -203,69 +339,25 @@ def main(argv: list[str] | None = None) -> int:
     for r in fast:
         lines.append(
             f"| (a) chapter 07, LeNet-5 fast recipe, fixed length | {r['seed']} "
-            f"| {r['seconds']:.1f} s | {r['valid_accuracy']:.2%} | {r['accuracy']:.2%} |"
+            f"| {r['seconds']:.2f} s | {r['valid_accuracy']:.2%} | {r['accuracy']:.2%} |"
         )
-    if example is not None:
-        shown = (
-            f"{example['seconds']:.1f} s"
-            if example["seconds"] is not None
-            else f"not reached in {example['trained']:.0f} s"
-        )
-        lines.append(
-            f"| (b) pytorch/examples mnist, to 99% validation accuracy | {example['seed']} "
-            f"| {shown} | {example['valid_accuracy']:.2%} | {example['accuracy']:.2%} |"
-        )
-    tests = [r["accuracy"] for r in fast]
-    spread = statistics.stdev(tests) if len(tests) > 1 else 0.0
     lines += [
         "",
-        f"(a) over {len(fast)} seeds: median training time **{fast_median:.1f} s**; test "
-        f"accuracy {statistics.mean(tests):.2%} on average (standard deviation "
-        f"{spread:.2%}), from {min(tests):.2%} to {max(tests):.2%}.",
-    ]
-    if example is not None and example["seconds"] is not None:
-        ratio = example["seconds"] / fast_median
-        lines += [
-            "",
-            f"(b) **{example['seconds']:.1f} s** to 99% validation accuracy; ratio (b) / (a): "
-            f"**{ratio:.1f}x**.",
-        ]
-    elif example is not None:
-        lines += [
-            "",
-            f"(b) did not reach 99% validation accuracy within its cap, so the ratio is more "
-            f"than {example['trained'] / fast_median:.1f}x.",
-        ]
-    goal = "met" if all_reached and fast_median <= GOAL_SECONDS else "not met"
-    threads = ""
-    if args.threads != 2:
-        plural = "" if args.threads == 1 else "s"
-        threads = f" (measured with {args.threads} intra-op thread{plural} per run)"
-    lines += [
+        f"(a) over {len(fast)} seed{'s' if len(fast) != 1 else ''}: median training time "
+        f"**{fast_median:.2f} s**; test "
+        f"accuracy {statistics.mean(tests):.2%} on average (standard deviation {spread:.2%}), "
+        f"from {min(tests):.2%} to {max(tests):.2%}.",
         "",
-        f"Goal: >= 99.0% test accuracy for every seed in <= {GOAL_SECONDS:.0f} s of training "
-        f"on 2 CPU cores: **{goal}**{threads}.",
+        f"Goal: a median of at most {GOAL_SECONDS:.0f} s of training on this machine, every "
+        f"seed at >= 99.0% test accuracy: **{'met' if met else 'not met'}**.",
         "",
-    ]
-    recipe = fast[0]["recipe"]
-    lines += [
         "Recipe (a), `torchcourse.lenet.FAST`: "
         + ", ".join(f"{k}={v}" for k, v in recipe.items())
         + ".",
         "",
-    ]
-    if example is not None:
-        lines += [
-            "Recipe (b), validation accuracy every quarter epoch (epoch, training seconds, "
-            "accuracy): "
-            + "; ".join(
-                f"{c['epoch']}, {c['seconds']} s, {c['valid_accuracy']:.2%}"
-                for c in example["curve"]
-            )
-            + ".",
-            "",
-        ]
-    lines += [
+        *limit_section(profile, fast, peak),
+        *profile_section(profile),
+        *example_section(users, valid, fast_median),
         NOTES,
         NUMPY_HEADING,
         "",
@@ -273,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     RESULTS.write_text("\n".join(lines))
-    print("\n".join(lines[lines.index("## LeNet-5 to 99% MNIST accuracy on the CPU") :]))
+    print("\n".join(lines[lines.index("## This machine's peak") :]))
     print(f"wrote {RESULTS.relative_to(HERE.parent)}")
     return 0
 
