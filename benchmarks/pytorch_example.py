@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Subset
+from torch.utils.flop_counter import FlopCounterMode
 from torchvision import transforms
 
 from torchcourse import lenet
@@ -57,6 +58,15 @@ class Net(nn.Module):
         x = F.max_pool2d(F.relu(self.conv2(F.relu(self.conv1(x)))), 2)
         x = F.relu(self.fc1(torch.flatten(self.drop1(x), 1)))
         return F.log_softmax(self.fc2(self.drop2(x)), dim=1)
+
+
+def flops_per_image(batch: int = 16) -> float:
+    """FLOPs of one training image through Net, forward and backward (as profile_step.py)."""
+    model = Net()
+    x, y = torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
+    with FlopCounterMode(display=False) as counter:
+        F.nll_loss(model(x), y).backward()
+    return counter.get_total_flops() / batch
 
 
 @torch.no_grad()
@@ -92,6 +102,7 @@ def as_users(args, model, optimizer, scheduler, to_input) -> dict:
         "seconds": reached,
         "wall_seconds": time.perf_counter() - wall_start,
         "epochs": curve[-1]["epoch"],
+        "images": curve[-1]["epoch"] * len(train_loader.dataset),
         "accuracy": curve[-1]["test_accuracy"],
         "trained": trained,
         "curve": curve,
@@ -144,6 +155,7 @@ def with_validation(args, model, optimizer, scheduler, to_input) -> dict:
     return {
         "seconds": reached,
         "valid_accuracy": curve[-1]["valid_accuracy"],
+        "images": round(curve[-1]["epoch"] * len(train_loader.dataset)),
         "accuracy": accuracy(model, test_loader),
         "trained": trained,
         "curve": curve,
@@ -171,6 +183,7 @@ def main(argv: list[str] | None = None) -> dict:
     run = as_users if args.as_users else with_validation
     result = run(args, model, optimizer, scheduler, to_input)
     result.update(
+        flops_per_image=flops_per_image(),
         mode="as-users" if args.as_users else "validation",
         capped=result["seconds"] is None,
         cap=args.cap,
