@@ -71,10 +71,10 @@ the mean):
 | 2.5 epochs | 99.20 / 98.90 / 99.14% | 99.08% |
 | 3 epochs | 99.12 / 99.02 / 99.20% | 99.11% |
 
-Issue 25's levers, tried on the same split with seeds 0, 1 and 2 (trained as `fast_lenet.py
---set` trains them, one thread, on a machine whose two cores were shared with up to
-twenty other processes, which changes no accuracy), starting from the two-epoch bfloat16
-recipe with the fused AdamW:
+Issue 25's levers, tried on the same split with seeds 0, 1 and 2, or 0 to 4 where five are
+listed (trained as `fast_lenet.py --set` trains them, one thread, on a machine whose two cores
+were shared with up to twenty other processes, which changes no accuracy), starting from the
+two-epoch bfloat16 recipe at batch 128 with the fused AdamW:
 
 | Variant | Validation accuracy | Mean |
 |---|---|---|
@@ -82,12 +82,15 @@ recipe with the fused AdamW:
 | 1.75 epochs | 99.00 / 98.84 / 99.02% | 98.95% |
 | 1.75 epochs, max_lr 0.02 | 98.94 / 98.70 / 99.00% | 98.88% |
 | 1.75 epochs, 10% warm-up | 99.04 / 98.80 / 99.14% | 98.99% |
-| 2 epochs (FAST) | @FAST@ |
+| 2 epochs | 99.00 / 98.80 / 99.12 / 98.90 / 98.88% | 98.94% |
+| 2 epochs, max_lr 0.02 | 98.90 / 98.94 / 98.98 / 98.94 / 98.94% | 98.94% |
 | 2 epochs, batch 200, max_lr 0.015 | 99.06 / 98.80 / 99.04% | 98.97% |
 | 2 epochs, batch 250, max_lr 0.02 | 99.10 / 98.74 / 99.00% | 98.95% |
-| 2 epochs, batch 250, max_lr 0.02, 10% warm-up | @B250@ |
+| 2 epochs, batch 250, max_lr 0.02, 10% warm-up | 99.00 / 98.90 / 98.86% | 98.92% |
 | 2 epochs, batch 250, max_lr 0.03 | 99.04 / 98.80 / 98.94% | 98.93% |
 | 1.5 epochs, batch 250, max_lr 0.02 | 98.94 / 98.76 / 98.84% | 98.85% |
+| 2.5 epochs | 99.00 / 99.00 / 99.14 / 98.88 / 99.00% | 99.00% |
+| 2.5 epochs, batch 250, max_lr 0.02 (FAST) | 99.22 / 98.88 / 99.18 / 98.84 / 98.98% | 99.02% |
 | 2 epochs, batch 500, max_lr 0.01 | 98.20 / 98.32 / 98.68% | 98.40% |
 | 2 epochs, batch 500, max_lr 0.02 | 98.70 / 98.56 / 98.68% | 98.65% |
 | 2 epochs, batch 500, max_lr 0.03 | 98.90 / 98.50 / 98.78% | 98.73% |
@@ -99,10 +102,15 @@ recipe with the fused AdamW:
 (Batch sizes 200, 250, 500 and 1000 divide the 55,000 images, so every batch has one shape.)
 
 The rule: the fewest epochs whose mean validation accuracy reaches 99.0%, then the fastest
-variant of that length. @RULE@ With 5,000 validation images one seed's accuracy has a
-standard error of about 0.14%, so the mean of three has about 0.08%: every variant from 1.5
-epochs at batch 128 to 2 epochs at batch 250 lies within noise of 99.0%, and the rule is
-strict on purpose (a recipe that only ties with 99.0% on validation may miss it on test).
+variant of that length. The earlier table's two epochs qualified with three seeds (99.06%);
+with the fused AdamW, whose rounding differs, the same three seeds gave 98.97%, and with five
+seeds two epochs gave 98.94% (at max_lr 0.01 and 0.02 alike). Two and a half epochs reach
+99.00% at batch 128 and 99.02% at batch 250 over five seeds, and batch 250 costs about a sixth
+less per image (the speed table below), so FAST trains 2.5 epochs at batch 250 with max_lr
+0.02. With 5,000 validation images one seed's accuracy has a standard error of about 0.14%, so
+a mean of five has about 0.06%: every variant from 1.5 to 2.5 epochs at batch 128 to 250 lies
+within noise of 99.0%, and the rule keeps to 99.0% on purpose (a recipe that only ties with
+it on validation may miss it on test).
 Bigger batches cost accuracy per epoch: batch 500 needs more than two epochs, which eats the
 speed it gains per image. The MNIST test images are on average easier than the held-out
 training images, so test accuracies run a little above validation accuracies.
