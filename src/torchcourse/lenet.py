@@ -318,7 +318,8 @@ def timed_steps(
     device = torch.device(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     model.train()
-    # the step after which each sample ends, e.g. 20 steps in 5 samples: 4, 8, 12, 16, 20
+    # the steps that end a sample: 20 steps in 5 samples end 4, 8, 12, 16 and 20 steps after the
+    # warm-up
     ends = {warmup + n_batches * (i + 1) // samples for i in range(samples)}
     timed = [] if warmup else [(0, 0.0)]  # the warm-up's entry, then one per sample
     images, start = 0, time.perf_counter()
