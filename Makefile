@@ -24,8 +24,8 @@ test: $(READY)  ## lint, unit tests and every notebook under nbval
 site: $(READY)  ## the course website (Sphinx, offline, from lessons.yml) in site/_build/html
 	$(BIN)/python -m torchcourse.site
 
-bench: $(READY)  ## time to 99% on MNIST (fast LeNet-5 vs pytorch/examples) and NumPy-vs-PyTorch steps
-	$(BIN)/python benchmarks/bench.py
+bench: $(READY)  ## LeNet-5 to 99% on MNIST vs the CPU's peak and pytorch/examples (BENCH_ARGS=--skip-example: quick part)
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 # make release VERSION=0.3.0: the version everywhere (src/torchcourse/__init__.py, every
 # notebook's setup cell, the README's pin, Binder's torch pins), the tests, a commit and the

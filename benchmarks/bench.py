@@ -1,14 +1,19 @@
-"""`make bench`: LeNet-5 to 99% MNIST accuracy on the CPU, and the NumPy-vs-PyTorch step times.
+"""`make bench`: LeNet-5 to 99% MNIST accuracy on the CPU, against the machine's own limit.
 
-Runs, each in its own process: (a) chapter 07's fast recipe (benchmarks/fast_lenet.py) for
-three seeds, trained on the 55,000-image training split and evaluated once at the end on the
-validation and the test set, and (b) the pytorch/examples mnist recipe
-(benchmarks/pytorch_example.py) until 99% validation accuracy or a time cap, then the test set
-once; then calls benchmarks/numpy_vs_torch.py's main(). Prints the results and writes them,
+Runs, each in its own process (benchmarks/<script>): the CPU's model and flags and its peak,
+large matrix products in float32 and bfloat16 (peak.py); a profile of the fast recipe's
+training step and its FLOPs per image (profile_step.py); chapter 07's fast recipe for three
+seeds, trained on the 55,000-image training split and evaluated once at the end on the
+validation and the test set (fast_lenet.py); the pytorch/examples mnist recipe as its users run
+it, testing at every epoch end, and with the course's stop rule, validation every quarter epoch
+(pytorch_example.py); then numpy_vs_torch.py's main(). Prints the results and writes them,
 with the machine, torch version, load average and date, to benchmarks/RESULTS.md.
 
-    python benchmarks/bench.py [--seeds 0 1 2] [--cap 600] [--threads 2] [--skip-example]
+    python benchmarks/bench.py [--seeds 0 1 2] [--threads 2] [--cap 900] [--skip-example]
         [--keep-numpy-table]
+
+--skip-example leaves out the two pytorch/examples runs (about 5 of the 6 minutes on a quiet
+two-core machine): every other section is measured and written, (b) says it was not run.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -32,7 +38,8 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 TARGET = 0.99
 NUMPY_HEADING = "## NumPy versus PyTorch: one training step"
-GOAL_SECONDS = 60.0  # the course's design: >= 99.0% test accuracy in under 60 s
+BUSY = 1.0  # a 1-minute load average above this before or after the run: not a quiet machine
+GOAL_SECONDS = 3.0  # issue 25: a median of at most 3 s to >= 99.0% test accuracy, every seed
 
 # What was tried on the way to the recipe in torchcourse.lenet.FAST (kept in RESULTS.md).
 NOTES = """\
@@ -64,34 +71,84 @@ the mean):
 | 2.5 epochs | 99.20 / 98.90 / 99.14% | 99.08% |
 | 3 epochs | 99.12 / 99.02 / 99.20% | 99.11% |
 
+Issue 25's levers, tried on the same split with seeds 0, 1 and 2, or 0 to 4 where five are
+listed (trained as `fast_lenet.py --set` trains them, one thread, on a machine whose two cores
+were shared with up to twenty other processes, which changes no accuracy), starting from the
+two-epoch bfloat16 recipe at batch 128 with the fused AdamW:
+
+| Variant | Validation accuracy | Mean |
+|---|---|---|
+| 1.5 epochs, max_lr 0.02, 10% warm-up | 99.10 / 98.78 / 98.96% | 98.95% |
+| 1.75 epochs | 99.00 / 98.84 / 99.02% | 98.95% |
+| 1.75 epochs, max_lr 0.02 | 98.94 / 98.70 / 99.00% | 98.88% |
+| 1.75 epochs, 10% warm-up | 99.04 / 98.80 / 99.14% | 98.99% |
+| 2 epochs | 99.00 / 98.80 / 99.12 / 98.90 / 98.88% | 98.94% |
+| 2 epochs, max_lr 0.02 | 98.90 / 98.94 / 98.98 / 98.94 / 98.94% | 98.94% |
+| 2 epochs, batch 200, max_lr 0.015 | 99.06 / 98.80 / 99.04% | 98.97% |
+| 2 epochs, batch 250, max_lr 0.02 | 99.10 / 98.74 / 99.00% | 98.95% |
+| 2 epochs, batch 250, max_lr 0.02, 10% warm-up | 99.00 / 98.90 / 98.86% | 98.92% |
+| 2 epochs, batch 250, max_lr 0.03 | 99.04 / 98.80 / 98.94% | 98.93% |
+| 1.5 epochs, batch 250, max_lr 0.02 | 98.94 / 98.76 / 98.84% | 98.85% |
+| 2.5 epochs | 99.00 / 99.00 / 99.14 / 98.88 / 99.00% | 99.00% |
+| 2.5 epochs, batch 250, max_lr 0.02 (FAST) | 99.22 / 98.88 / 99.18 / 98.84 / 98.98% | 99.02% |
+| 2 epochs, batch 500, max_lr 0.01 | 98.20 / 98.32 / 98.68% | 98.40% |
+| 2 epochs, batch 500, max_lr 0.02 | 98.70 / 98.56 / 98.68% | 98.65% |
+| 2 epochs, batch 500, max_lr 0.03 | 98.90 / 98.50 / 98.78% | 98.73% |
+| 1.5 epochs, batch 500, max_lr 0.02 | 98.56 / 98.40 / 98.48% | 98.48% |
+| 2 epochs, batch 1000, max_lr 0.03 | 98.20 / 97.52 / 97.14% | 97.62% |
+| 2 epochs, batch 1000, max_lr 0.05 | 98.34 / 97.80 / 96.94% | 97.69% |
+| 2.5 epochs, batch 1000, max_lr 0.03 | 98.42 / 98.04 / 98.44% | 98.30% |
+
+(Batch sizes 200, 250, 500 and 1000 divide the 55,000 images, so every batch has one shape.)
+
 The rule: the fewest epochs whose mean validation accuracy reaches 99.0%, then the fastest
-variant of that length. Two epochs qualify; with 5,000 validation images one seed's accuracy
-has a standard error of about 0.14%, so the three two-epoch variants are equally accurate
-within noise, and bfloat16 autocast is the fastest:
-this CPU has AVX-512 BF16 instructions, and autocast raised the training throughput by about
-a third in chapter 07's measurements. On a CPU without such instructions it may not pay:
-measure before you copy the recipe. The MNIST test images are on average easier than the
-held-out training images, so test accuracies run a little above validation accuracies.
+variant of that length. The earlier table's two epochs qualified with three seeds (99.06%);
+with the fused AdamW, whose rounding differs, the same three seeds gave 98.97%, and with five
+seeds two epochs gave 98.94% (at max_lr 0.01 and 0.02 alike). Two and a half epochs reach
+99.00% at batch 128 and 99.02% at batch 250 over five seeds, and batch 250 costs about a sixth
+less per image (the speed table below), so FAST trains 2.5 epochs at batch 250 with max_lr
+0.02. With 5,000 validation images one seed's accuracy has a standard error of about 0.14%, so
+a mean of five has about 0.06%: every variant from 1.5 to 2.5 epochs at batch 128 to 250 lies
+within noise of 99.0%, and the rule keeps to 99.0% on purpose (a recipe that only ties with
+it on validation may miss it on test).
+Bigger batches cost accuracy per epoch: batch 500 needs more than two epochs, which eats the
+speed it gains per image. The MNIST test images are on average easier than the held-out
+training images, so test accuracies run a little above validation accuracies.
 
-Earlier measurements on this machine, kept for what they say about speed: torch.compile
-(inductor, CPU) took 104 s for the first compiled training step on the busy machine, and the
-compiled step then ran at about half the eager speed (1,200 versus 2,700 images/s at batch
-128), so FAST does not compile. With other processes busy on the two cores, two intra-op
-threads ran up to ten times slower than one (the threads wait for each other at every
-operation); on a quiet machine two threads are about 1.4 times faster than one. Check the load
-average above.
+Speed levers, measured one at a time on the training step (interleaved rounds, the median of
+seven; CPU seconds of the process per 1,000 training images with one intra-op thread,
+because wall-clock times on the shared machine varied threefold from minute to minute):
+
+| Step variant (batch 128 unless said) | CPU ms per 1,000 images |
+|---|---:|
+| bfloat16 autocast, channels_last, foreach AdamW (the previous FAST) | 66.1 |
+| + fused AdamW (FAST) | 63.1 |
+| + images stored in bfloat16 before the clock | 63.7 |
+| + pooling before ReLU (the same function, fewer ReLU elements) | 63.6 |
+| float32, channels_last | 78.3 |
+| float32, contiguous (NCHW) | 81.5 |
+| bfloat16 autocast, contiguous (NCHW) | 92.1 |
+| fused AdamW, batch 250 | 53.1 |
+| fused AdamW, batch 500 | 48.2 |
+| fused AdamW, batch 1000 | 45.7 |
+
+So bfloat16 pays only together with channels_last (oneDNN's bfloat16 convolutions want the
+channels innermost), the fused AdamW saves about 5%, and bfloat16 storage and reordering ReLU
+and pooling save nothing measurable; laying the images out in channels_last before the clock
+(`lenet.laid_out`) takes a 170 MB copy out of the timed run. Bigger batches save up to 28% per
+image but need more epochs (table above). The profile above shows why the rest is hard:
+PyTorch's CPU max pooling has no vectorised path for 6 channels (conv1's output), so pooling
+takes a share of the step comparable to the convolutions', and at batch 128 every step pays
+Python, dispatch and the optimizer for only 128 images.
+
+torch.compile (inductor, CPU), measured again at batch 1000 with bfloat16 autocast: the first
+compiled training step took 443 s on the busy machine (one thread), and the compiled step then
+ran at less than half the eager speed (2.1 s against 0.6 to 0.9 s per step), so FAST does not
+compile: compiling alone costs a hundred times the 3 s budget. With other processes busy on
+the two cores, two intra-op threads ran up to ten times slower than one (the threads wait for
+each other at every operation); on a quiet machine two threads were about 1.4 times faster
+than one in earlier runs. Check the load average above.
 """
-
-
-def machine() -> str:
-    """CPU model and core count, from /proc/cpuinfo where there is one."""
-    model = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}"
 
 
 def load() -> str:
@@ -138,13 +195,167 @@ def numpy_vs_torch() -> str:
     return text
 
 
+def gflops(flops_per_second: float) -> str:
+    return f"{flops_per_second / 1e9:,.1f}"
+
+
+def machine_section(peak: dict, threads: int) -> list[str]:
+    cpu = peak["cpu"]
+    lines = [
+        "## This machine's peak",
+        "",
+        f"CPU: {cpu['model']}, {cpu['logical_cpus']} logical CPUs; torch's CPU capability "
+        f"{cpu['torch_cpu_capability']}. Flags: {', '.join(cpu['flags']) or 'none shown'}.",
+        "",
+        f"A {peak['size']} x {peak['size']} matrix product (torch.mm, 2 n^3 FLOPs) with "
+        f"{threads} intra-op thread{'s' if threads != 1 else ''}, as the recipe runs; the best "
+        "of the timed products is the peak (another program can only slow a product down).",
+        "",
+        "| dtype | peak (best) GFLOP/s | median GFLOP/s |",
+        "|---|---:|---:|",
+    ]
+    for dtype in ("float32", "bfloat16"):
+        if dtype in peak:
+            lines.append(
+                f"| {dtype} | {gflops(peak[dtype]['best'])} | {gflops(peak[dtype]['median'])} |"
+            )
+    if "bfloat16" not in peak:
+        lines.append("| bfloat16 | not timed: no avx512_bf16 or amx_bf16 flag | |")
+    if not any(f.startswith("amx") for f in cpu["flags"]):
+        lines += ["", "This CPU has no AMX: its bfloat16 products run on AVX-512 BF16."]
+    return lines + [""]
+
+
+def median_run(fast: list[dict]) -> dict:
+    """The run of (a) with the median training time (the lower middle one for an even count)."""
+    ranked = sorted(fast, key=lambda r: r["seconds"])
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def limit_section(profile: dict, fast: list[dict], peak: dict) -> list[str]:
+    per_image = profile["flops_per_image"]
+    median = median_run(fast)
+    by_op = profile["flops_by_operator"]
+    lines = [
+        "## How close to the limit",
+        "",
+        f"LeNet-5 costs **{per_image / 1e6:.2f} MFLOP per training image**, forward and "
+        "backward, counted by `torch.utils.flop_counter.FlopCounterMode` (2 FLOPs per "
+        "multiply-add; benchmarks/profile_step.py): "
+        + "; ".join(f"{op.removeprefix('aten.')} {n / 1e6:.3f} M" for op, n in by_op.items())
+        + ". By hand: conv1 has 6 x 28 x 28 outputs of 25 multiply-adds (0.235 MFLOP), conv2 "
+        "16 x 10 x 10 of 150 (0.480), the linear layers 400 x 120 + 120 x 84 + 84 x 10 "
+        "(0.118): 0.833 MFLOP forward. Backward computes each layer's weight gradient and its "
+        "input gradient, twice the forward, except conv1's input gradient, which autograd "
+        "skips (the images need none): 2 x 0.833 - 0.235 = 1.431 MFLOP. Biases, ReLU, pooling, "
+        "the loss and the optimizer add about 2% more and are left out.",
+        "",
+    ]
+    achieved = per_image * median["images"] / median["seconds"]
+    return lines + [
+        f"The median seed of (a) trained {median['images']:,} images in "
+        f"{median['seconds']:.2f} s: **{gflops(achieved)} GFLOP/s**, "
+        + ", ".join(
+            f"**{achieved / peak[d]['best']:.1%}** of the {d} peak"
+            for d in ("bfloat16", "float32")
+            if d in peak
+        )
+        + " measured above. The recipe's convolutions and matrix products run in bfloat16 "
+        "under autocast, so the bfloat16 peak is its limit.",
+        "",
+    ]
+
+
+def profile_section(profile: dict) -> list[str]:
+    step = profile["step_ms"]
+    lines = [
+        "## Where a training step's time goes",
+        "",
+        f"torch.profiler over {profile['steps']} steps of the fast recipe (batch "
+        f"{profile['batch_size']}, {profile['threads']} intra-op threads) after 20 warm-up "
+        "steps: "
+        f"{step:.2f} ms per step while profiled. Each operator's self CPU time counts in one "
+        "group (benchmarks/profile_step.py says how); what is left of the step's wall-clock "
+        "time is Python and dispatch between operators.",
+        "",
+        "| Where | ms per step | share of the step |",
+        "|---|---:|---:|",
+    ]
+    for group, ms in profile["groups_ms"].items():
+        lines.append(f"| {group} | {ms:.2f} | {ms / step:.0%} |")
+    return lines + [""]
+
+
+def per_image(example: dict, fast: dict, lenet_flops: float) -> str:
+    """How (b)'s time splits into more images and more time per image than (a)'s."""
+    images = example["images"] / fast["images"]
+    seconds = (example["seconds"] / example["images"]) / (fast["seconds"] / fast["images"])
+    return (
+        f"It trained {example['images']:,} images, {images:.1f} times as many as (a)'s median "
+        f"seed, and each took {seconds:.1f} times as long (its network costs "
+        f"{example['flops_per_image'] / 1e6:.1f} MFLOP per training image, "
+        f"{example['flops_per_image'] / lenet_flops:.0f} times LeNet-5's, and its DataLoader "
+        "transforms every image in Python)."
+    )
+
+
+def example_section(
+    users: dict | None, valid: dict | None, fast: dict, lenet_flops: float
+) -> list[str]:
+    lines = ["## The pytorch/examples recipe", ""]
+    if users is None and valid is None:
+        return lines + ["Not run this time (`--skip-example`).", ""]
+    if users is not None:
+        curve = "; ".join(
+            f"{c['epoch']}, {c['seconds']} s, {c['test_accuracy']:.2%}" for c in users["curve"]
+        )
+        if users["seconds"] is not None:
+            lines.append(
+                f"(b) As its users run it (all 60,000 training images, test accuracy at every "
+                f"epoch end): first >= 99% test accuracy at the end of epoch {users['epochs']}, "
+                f"after **{users['seconds']:.1f} s** of training ({users['wall_seconds']:.1f} s "
+                f"with its test evaluations): **{users['seconds'] / fast['seconds']:.0f} times** "
+                f"the median of (a). " + per_image(users, fast, lenet_flops)
+            )
+        else:
+            lines.append(
+                f"(b) As its users run it: no epoch reached 99% test accuracy within "
+                f"{users['trained']:.0f} s of training."
+            )
+        lines += ["", f"Epoch, training seconds, test accuracy: {curve}.", ""]
+    if valid is not None:
+        curve = "; ".join(
+            f"{c['epoch']}, {c['seconds']} s, {c['valid_accuracy']:.2%}" for c in valid["curve"]
+        )
+        reached = (
+            f"stopped at {valid['curve'][-1]['epoch']} epochs after **{valid['seconds']:.1f} s**"
+            if valid["seconds"] is not None
+            else f"did not reach 99% within {valid['trained']:.0f} s"
+        )
+        lines += [
+            f"(b') With the course's stop rule instead (the 55,000-image split, shuffled, "
+            f"validation accuracy every quarter epoch, the test set once at the end): {reached}, "
+            f"with {valid['valid_accuracy']:.2%} validation and {valid['accuracy']:.2%} test "
+            f"accuracy"
+            + (
+                f", {valid['seconds'] / fast['seconds']:.0f} times the median of (a). "
+                + per_image(valid, fast, lenet_flops)
+                if valid["seconds"] is not None
+                else "."
+            )
+            + f" Epoch, training seconds, validation accuracy: {curve}.",
+            "",
+        ]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--cap", type=float, default=600.0)
+    parser.add_argument("--cap", type=float, default=900.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
-        "--skip-example", action="store_true", help="skip (b), the slow pytorch/examples run"
+        "--skip-example", action="store_true", help="skip the slow pytorch/examples runs"
     )
     parser.add_argument(
         "--keep-numpy-table",
@@ -152,50 +363,61 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the NumPy-versus-PyTorch section of RESULTS.md instead of measuring it again",
     )
     args = parser.parse_args(argv)
-    started, load_before = dt.datetime.now(), load()
-    print(f"torch {torch.__version__} on {machine()}; load average {load_before}")
+    started, clock, load_before = dt.datetime.now(), time.perf_counter(), load()
+    busy_before = os.getloadavg()[0] > BUSY
+    threads = ["--threads", str(args.threads)]
+    print(
+        f"torch {torch.__version__} on {platform.system()} {platform.release()}, load {load_before}"
+    )
 
-    fast = [
-        run("fast_lenet.py", "--seed", str(s), "--threads", str(args.threads)) for s in args.seeds
-    ]
+    peak = run("peak.py", *threads)
+    profile = run("profile_step.py", *threads)
+    fast = [run("fast_lenet.py", "--seed", str(s), *threads) for s in args.seeds]
     for r in fast:
         print(
-            f"  (a) seed {r['seed']}: {r['seconds']:.1f} s of training, validation accuracy "
+            f"  (a) seed {r['seed']}: {r['seconds']:.2f} s of training, validation accuracy "
             f"{r['valid_accuracy']:.2%}, test accuracy {r['accuracy']:.2%}"
         )
     fast_median = statistics.median(r["seconds"] for r in fast)
-    all_reached = all(r["accuracy"] >= TARGET for r in fast)
-
-    example = None
+    users = valid = None
     if not args.skip_example:
-        example = run("pytorch_example.py", "--cap", str(args.cap), "--threads", str(args.threads))
-        if example["seconds"] is None:
-            print(f"  (b) did not reach 99% validation accuracy within {args.cap:.0f} s")
-        else:
-            print(
-                f"  (b) 99% validation accuracy after {example['seconds']:.1f} s of training, "
-                f"test accuracy {example['accuracy']:.2%}"
-            )
-
+        cap = ["--cap", str(args.cap)]
+        users = run("pytorch_example.py", "--as-users", *cap, *threads)
+        valid = run("pytorch_example.py", "--validation", *cap, *threads)
     table = kept_numpy_table() if args.keep_numpy_table else numpy_vs_torch()
-    load_after = load()
 
+    tests = [r["accuracy"] for r in fast]
+    spread = statistics.stdev(tests) if len(tests) > 1 else 0.0
+    met = all(t >= TARGET for t in tests) and fast_median <= GOAL_SECONDS
+    recipe = fast[0]["recipe"]
     lines = [
         "# Benchmark results",
         "",
         "Written by `make bench` (benchmarks/bench.py); rerun it to refresh this file.",
         "",
-        f"- date: {started:%Y-%m-%d %H:%M}",
-        f"- machine: {machine()}",
+        f"- date: {started:%Y-%m-%d %H:%M}; the whole run took {time.perf_counter() - clock:.0f} s",
+        f"- machine: {peak['cpu']['model']}, {peak['cpu']['logical_cpus']} logical CPUs, "
+        f"{platform.system()} {platform.release()}",
         f"- torch {torch.__version__}, intra-op threads per run: {args.threads}",
-        f"- load average (1 / 5 / 15 min): {load_before} before, {load_after} after",
+        f"- load average (1 / 5 / 15 min): {load_before} before, {load()} after",
         "",
+        *(
+            [
+                f"**Measured on a busy machine** (load average {load_before} before the run): "
+                "other programs shared the cores, so the times below are not quiet-machine "
+                "figures.",
+                "",
+            ]
+            if os.getloadavg()[0] > BUSY or busy_before
+            else []
+        ),
+        *machine_section(peak, args.threads),
         "## LeNet-5 to 99% MNIST accuracy on the CPU",
         "",
-        "Training time only: data loading before the clock, evaluation excluded. Both recipes "
-        "train on the same 55,000 of the 60,000 training images (`torchcourse.lenet."
-        "split_indices`) and evaluate on the other 5,000 (validation) and, once, at the end, "
-        "on the 10,000 test images.",
+        "Training time only: the data is loaded, normalised and laid out before the clock; "
+        "evaluation is excluded. The recipe trains on 55,000 of the 60,000 training images "
+        "(`torchcourse.lenet.split_indices`), and each trained model is evaluated once, at the "
+        "end, on the other 5,000 (validation) and on the 10,000 test images.",
         "",
         "| Recipe | Seed | Training time | Validation accuracy | Test accuracy |",
         "|---|---|---|---|---|",
@@ -203,69 +425,25 @@ def main(argv: list[str] | None = None) -> int:
     for r in fast:
         lines.append(
             f"| (a) chapter 07, LeNet-5 fast recipe, fixed length | {r['seed']} "
-            f"| {r['seconds']:.1f} s | {r['valid_accuracy']:.2%} | {r['accuracy']:.2%} |"
+            f"| {r['seconds']:.2f} s | {r['valid_accuracy']:.2%} | {r['accuracy']:.2%} |"
         )
-    if example is not None:
-        shown = (
-            f"{example['seconds']:.1f} s"
-            if example["seconds"] is not None
-            else f"not reached in {example['trained']:.0f} s"
-        )
-        lines.append(
-            f"| (b) pytorch/examples mnist, to 99% validation accuracy | {example['seed']} "
-            f"| {shown} | {example['valid_accuracy']:.2%} | {example['accuracy']:.2%} |"
-        )
-    tests = [r["accuracy"] for r in fast]
-    spread = statistics.stdev(tests) if len(tests) > 1 else 0.0
     lines += [
         "",
-        f"(a) over {len(fast)} seeds: median training time **{fast_median:.1f} s**; test "
-        f"accuracy {statistics.mean(tests):.2%} on average (standard deviation "
-        f"{spread:.2%}), from {min(tests):.2%} to {max(tests):.2%}.",
-    ]
-    if example is not None and example["seconds"] is not None:
-        ratio = example["seconds"] / fast_median
-        lines += [
-            "",
-            f"(b) **{example['seconds']:.1f} s** to 99% validation accuracy; ratio (b) / (a): "
-            f"**{ratio:.1f}x**.",
-        ]
-    elif example is not None:
-        lines += [
-            "",
-            f"(b) did not reach 99% validation accuracy within its cap, so the ratio is more "
-            f"than {example['trained'] / fast_median:.1f}x.",
-        ]
-    goal = "met" if all_reached and fast_median <= GOAL_SECONDS else "not met"
-    threads = ""
-    if args.threads != 2:
-        plural = "" if args.threads == 1 else "s"
-        threads = f" (measured with {args.threads} intra-op thread{plural} per run)"
-    lines += [
+        f"(a) over {len(fast)} seed{'s' if len(fast) != 1 else ''}: median training time "
+        f"**{fast_median:.2f} s**; test "
+        f"accuracy {statistics.mean(tests):.2%} on average (standard deviation {spread:.2%}), "
+        f"from {min(tests):.2%} to {max(tests):.2%}.",
         "",
-        f"Goal: >= 99.0% test accuracy for every seed in <= {GOAL_SECONDS:.0f} s of training "
-        f"on 2 CPU cores: **{goal}**{threads}.",
+        f"Goal: a median of at most {GOAL_SECONDS:.0f} s of training on this machine, every "
+        f"seed at >= 99.0% test accuracy: **{'met' if met else 'not met'}**.",
         "",
-    ]
-    recipe = fast[0]["recipe"]
-    lines += [
         "Recipe (a), `torchcourse.lenet.FAST`: "
         + ", ".join(f"{k}={v}" for k, v in recipe.items())
         + ".",
         "",
-    ]
-    if example is not None:
-        lines += [
-            "Recipe (b), validation accuracy every quarter epoch (epoch, training seconds, "
-            "accuracy): "
-            + "; ".join(
-                f"{c['epoch']}, {c['seconds']} s, {c['valid_accuracy']:.2%}"
-                for c in example["curve"]
-            )
-            + ".",
-            "",
-        ]
-    lines += [
+        *limit_section(profile, fast, peak),
+        *profile_section(profile),
+        *example_section(users, valid, median_run(fast), profile["flops_per_image"]),
         NOTES,
         NUMPY_HEADING,
         "",
@@ -273,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     RESULTS.write_text("\n".join(lines))
-    print("\n".join(lines[lines.index("## LeNet-5 to 99% MNIST accuracy on the CPU") :]))
+    print("\n".join(lines[lines.index("## This machine's peak") :]))
     print(f"wrote {RESULTS.relative_to(HERE.parent)}")
     return 0
 

@@ -56,16 +56,32 @@ def test_time_to_accuracy_reports_validation_and_test_accuracy():
     assert result["seconds"] > 0 and 0 <= result["valid_accuracy"] <= 1
 
 
-def test_timed_steps_times_only_the_steps_after_the_warm_up():
-    warmup_seconds, images, seconds = lenet.timed_steps(
-        _tiny_model(), _tiny_batches(8), "cpu", n_batches=5, warmup=3
+def test_timed_steps_times_the_steps_after_the_warm_up_in_samples():
+    warmup_seconds, timed = lenet.timed_steps(
+        _tiny_model(), _tiny_batches(8), "cpu", n_batches=5, warmup=3, samples=2
     )
-    assert images == 5 * 4 and seconds > 0 and warmup_seconds > 0
+    assert warmup_seconds > 0
+    assert [images for images, _ in timed] == [2 * 4, 3 * 4]  # 5 steps of 4 images: 2 + 3
+    assert all(seconds > 0 for _, seconds in timed)
 
 
 def test_timed_steps_says_when_the_batches_run_out():
     with pytest.raises(ValueError, match="fewer than 3 \\+ 20 batches"):
         lenet.timed_steps(_tiny_model(), _tiny_batches(8), "cpu", n_batches=20, warmup=3)
+
+
+def test_timed_steps_takes_at_most_one_sample_per_step():
+    _, timed = lenet.timed_steps(_tiny_model(), _tiny_batches(8), "cpu", n_batches=2, samples=5)
+    assert [images for images, _ in timed] == [4, 4]
+    with pytest.raises(ValueError, match="must be at least 1"):
+        lenet.timed_steps(_tiny_model(), _tiny_batches(8), "cpu", n_batches=2, samples=0)
+
+
+def test_images_per_second_is_the_median_of_the_samples(monkeypatch):
+    """One sample slowed by another program moves the median, not the result, much."""
+    timed = [(40, 1.0), (40, 0.5), (40, 10.0)]  # 40, 80 and 4 images per second
+    monkeypatch.setattr(lenet, "timed_steps", lambda *args: (0.1, timed))
+    assert lenet.images_per_second(_tiny_model(), [], "cpu") == 40
 
 
 def test_images_per_second_with_bfloat16_autocast_trains_the_float32_model():
@@ -126,3 +142,24 @@ def test_yours_or_reference_trains_a_passing_class_and_falls_back_otherwise():
     assert lenet.yours_or_reference(Yours) == (Yours, True)
     assert lenet.yours_or_reference(Stub) == (lenet.LeNet5, False)
     assert lenet.yours_or_reference(NoActivation) == (lenet.LeNet5, False)
+
+
+def test_laid_out_puts_images_in_the_recipes_memory_order():
+    images = torch.randn(4, 1, 8, 8)
+    last = lenet.laid_out(images, lenet.Recipe(channels_last=True))
+    assert torch.equal(last, images) and last.is_contiguous(memory_format=torch.channels_last)
+    assert lenet.laid_out(images, lenet.Recipe()) is images
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
+def test_the_fused_optimizer_takes_the_same_step_as_the_plain_one(optimizer):
+    steps = []
+    for fused in (False, True):
+        model = _tiny_model()
+        recipe = lenet.Recipe(optimizer=optimizer, fused=fused)
+        step = lenet.make_optimizer(model, recipe)
+        x, y = _tiny_batches(1)[0]
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        step.step()
+        steps.append(model[0].weight.detach())
+    torch.testing.assert_close(steps[0], steps[1])
