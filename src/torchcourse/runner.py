@@ -61,9 +61,10 @@ def run_notebook(
     with client.setup_kernel(stderr=subprocess.DEVNULL, **extra):
         pid = _kernel_pid(client)
         try:
-            if preamble:
-                client.timeout = max(1, int(timeout))
+            if preamble and nb.cells:  # execute_cell stores the cell it runs at the index
+                first, client.timeout = nb.cells[0], max(1, int(timeout))
                 client.execute_cell(nbformat.v4.new_code_cell(preamble), 0)
+                nb.cells[0] = first
             return _run_cells(client, nb, timeout)
         except KeyboardInterrupt:
             _kill(pid)  # before the client's polite shutdown, which would wait for a busy kernel
