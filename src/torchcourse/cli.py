@@ -113,6 +113,18 @@ def _progress(args) -> int:
     return progress(load_course(), args.lessons, timeout=args.timeout, workspace=workspace)
 
 
+def _grade(args) -> int:
+    from pathlib import Path
+
+    from torchcourse.grade import Limits, grade
+    from torchcourse.manifest import load_course
+
+    limits = Limits(notebook_seconds=args.timeout)
+    return grade(
+        load_course(), Path(args.submissions), args.lessons, Path(args.out), args.jobs, limits
+    )
+
+
 def _translate(args) -> int:
     from torchcourse.manifest import load_course
     from torchcourse.translate import translate
@@ -201,6 +213,19 @@ def parser() -> argparse.ArgumentParser:
     )
     prog.add_argument("--workspace", metavar="DIR", help="default: workspace/ in the course")
     prog.set_defaults(run=_progress)
+
+    grade = sub.add_parser("grade", help="grade a class's notebooks with the course's checks")
+    grade.add_argument("submissions", metavar="SUBMISSIONS", help="one folder or .zip per student")
+    grade.add_argument("lessons", nargs="*", metavar="LESSON", help="ids; default: all")
+    grade.add_argument("--out", default="grades", metavar="DIR", help="default: grades/")
+    grade.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="notebooks at once")
+    grade.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="time for one notebook; default 2 x its max_seconds_cpu + 30",
+    )
+    grade.set_defaults(run=_grade)
 
     translate = sub.add_parser("translate", help="update the catalogs, build translated notebooks")
     translate.add_argument(

@@ -289,9 +289,11 @@ def _grade_lesson(sub: Submission, lesson: Lesson, root: Path, limits: Limits, w
             for cells, at in [reading.program(i)]
         ]
         try:
-            results, refused = _check_answers(
-                exercises, folder, lesson, limits, language, instructor
-            )
+            results, refused = [], {}
+            if exercises:
+                results, refused = _check_answers(
+                    exercises, folder, lesson, limits, language, instructor
+                )
         except CourseError as err:
             return _all(grade, ids, NOT_GRADED, str(err))
         by_id = dict(zip([e["id"] for e in exercises], results))
@@ -371,3 +373,41 @@ def check_out_dir(out: Path, folder: Path) -> None:
             "another folder."
         ).format(out=out)
     )
+
+
+def grade(
+    course: Course,
+    folder: Path,
+    keys: list[str] | None = None,
+    out: Path | None = None,
+    jobs: int = 1,
+    limits: Limits | None = None,
+) -> int:
+    """`torchcourse grade`: grade the class, write the outputs into out, print a summary."""
+    from torchcourse.grade_report import write_all
+
+    out = out or Path("grades")
+    check_out_dir(out, folder)
+    if jobs < 1:
+        raise CourseError(_("-j must be 1 or more, got {jobs}.").format(jobs=jobs))
+    lessons = [course.lesson(k) for k in keys] if keys else course.lessons
+    started = time.monotonic()
+    grades = grade_class(course, folder, keys, jobs, limits)
+    write_all(grades, lessons, out)
+    counts = {s: sum(v.status == s for g in grades for v in g.verdicts.values()) for s in STATUSES}
+    print(
+        _(
+            "Graded {students} student(s) x {lessons} lesson(s) in {seconds:.0f} s: {passed} "
+            "passed, {failed} failed, {not_attempted} not attempted, {not_graded} not graded."
+        ).format(
+            students=len({g.student for g in grades}),
+            lessons=len(lessons),
+            seconds=time.monotonic() - started,
+            passed=counts[PASSED],
+            failed=counts[FAILED],
+            not_attempted=counts[NOT_ATTEMPTED],
+            not_graded=counts[NOT_GRADED],
+        )
+    )
+    print(_("Wrote gradebook.csv, feedback/ and report.html in {out}.").format(out=out))
+    return 0

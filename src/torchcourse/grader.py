@@ -224,6 +224,7 @@ def main() -> None:
     results = [_check_in_child(exercise, job) for exercise in job["exercises"]]
     sys.stdout.write(json.dumps(results))
     sys.stdout.flush()
+    os._exit(0)  # tearing torch down takes seconds and tells nothing
 
 
 if __name__ == "__main__":
