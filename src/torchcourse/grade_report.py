@@ -133,44 +133,49 @@ def report(grades: list[LessonGrade], lessons: list[Lesson], top: int = 15) -> s
     rate_rows = [
         [i, *(rates[i][s] for s in STATUSES), f"{rates[i]['passed'] / max(n, 1):.0%}"] for i in ids
     ]
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(_('Class report'))}</title>",
-        "<style>body{font-family:sans-serif;max-width:60em;margin:auto}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}</style>",
-        f"</head><body><h1>{html.escape(_('Class report'))}</h1>",
-        "<p>"
-        + html.escape(
-            _("{students} students, {lessons} lessons, {exercises} exercises.").format(
-                students=n, lessons=len(lessons), exercises=len(ids)
-            )
-        )
-        + "</p>",
-        f"<img alt='pass rates' src='data:image/png;base64,{_plot(rates, n)}'>",
-        f"<h2>{html.escape(_('Pass rates'))}</h2>",
+    title, summary = (
+        _("Class report"),
+        _("{students} students, {lessons} lessons, {exercises} exercises.").format(
+            students=n, lessons=len(lessons), exercises=len(ids)
+        ),
+    )
+    headings = [
+        _("Pass rates"),
+        _("Most frequent diagnoses (what to teach again)"),
+        _("Not graded"),
+        _("Noticed (no effect on the grade)"),
+    ]
+    tables = [
         _table([_("Exercise"), *STATUSES, _("pass rate")], rate_rows),
-        f"<h2>{html.escape(_('Most frequent diagnoses (what to teach again)'))}</h2>",
         _table(
             [_("Exercise"), _("Diagnosis"), _("Students")],
             [[i, d, c] for (i, d), c in diagnoses.most_common(top)],
         ),
-        f"<h2>{html.escape(_('Not graded'))}</h2>",
         _table(
             [_("Student"), _("Lesson"), _("Why")],
             [[g.student, g.lesson, g.note] for g in grades if g.note and _not_graded(g)],
         ),
-        f"<h2>{html.escape(_('Noticed (no effect on the grade)'))}</h2>",
         _table(
             [_("Student"), _("Lesson"), _("What")],
-            [
-                [g.student, g.lesson, "; ".join(_(FLAGS[f]) for f in g.flags)]
-                for g in grades
-                if g.flags
-            ],
+            [[g.student, g.lesson, _flags(g)] for g in grades if g.flags],
         ),
-        "</body></html>",
     ]
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:60em;margin:auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}</style>",
+        f"</head><body><h1>{html.escape(title)}</h1><p>{html.escape(summary)}</p>",
+        f"<img alt='pass rates' src='data:image/png;base64,{_plot(rates, n)}'>",
+    ]
+    for heading, table in zip(headings, tables):
+        parts += [f"<h2>{html.escape(heading)}</h2>", table]
+    parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _flags(grade: LessonGrade) -> str:
+    return "; ".join(_(FLAGS[flag]) for flag in grade.flags)
 
 
 def _not_graded(grade: LessonGrade) -> bool:
