@@ -177,6 +177,17 @@ class Reading:
         return uses(tree) if tree is not None else set()
 
 
+def _calls_check(source: str) -> bool:
+    """True when the cell calls `check(...)` anywhere (a definition of check is no call)."""
+    tree = _parse(python_source(source))
+    if tree is None:
+        return bool(re.search(r"(?<!def )\bcheck\(", source))
+    return any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "check"
+        for node in ast.walk(tree)
+    )
+
+
 def _parse(source: str) -> ast.Module | None:
     try:
         return ast.parse(source)
@@ -196,7 +207,7 @@ def read(nb: nbformat.NotebookNode, ref: Reference) -> Reading:
         course = source in ref.course_cells
         stripped, had_checks = without_checks(source)
         if not course:
-            if re.search(r"\bcheck\(", source):
+            if _calls_check(source):
                 reading.flags.add(EDITED_CHECK)
             for flag, pattern in _SCANS:
                 if pattern.search(stripped):
