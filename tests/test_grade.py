@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 LESSONS = ["00", "01", "02"]
 P, F, NA, NG = "passed", "failed", "not attempted", "not graded"
-LIMITS = Limits(notebook_seconds=120, check_seconds=20, memory=2**30, processes=8)
+LIMITS = Limits(notebook_seconds=120, check_seconds=10, memory=2**30, processes=8)
 
 
 def wrong_answer(exercise_id: str, label: str, name: str) -> str:

@@ -33,6 +33,21 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _gigabytes(text: str) -> float:
+    """A positive, finite number of gigabytes (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            _("{text} is not a positive number of gigabytes (e.g. --memory 4)").format(
+                text=repr(text)
+            )
+        )
+    return value
+
+
 def _list(args) -> int:
     from torchcourse.manifest import load_course
     from torchcourse.paths import course_root
@@ -119,7 +134,7 @@ def _grade(args) -> int:
     from torchcourse.grade import Limits, grade
     from torchcourse.manifest import load_course
 
-    limits = Limits(notebook_seconds=args.timeout)
+    limits = Limits(notebook_seconds=args.timeout, memory=int(args.memory * 2**30))
     return grade(
         load_course(), Path(args.submissions), args.lessons, Path(args.out), args.jobs, limits
     )
@@ -224,6 +239,13 @@ def parser() -> argparse.ArgumentParser:
         type=_seconds,
         metavar="SECONDS",
         help="time for one notebook; default 2 x its max_seconds_cpu + 30",
+    )
+    grade.add_argument(
+        "--memory",
+        type=_gigabytes,
+        default=4.0,
+        metavar="GB",
+        help="memory one notebook may allocate beyond Python and PyTorch; default 4",
     )
     grade.set_defaults(run=_grade)
 

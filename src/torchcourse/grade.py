@@ -57,7 +57,7 @@ class Limits:
 
     notebook_seconds: float | None = None
     check_seconds: float | None = None
-    memory: int = 2 * 2**30
+    memory: int = 4 * 2**30
     processes: int = 16
 
     def notebook(self, lesson: Lesson) -> float:
@@ -147,10 +147,11 @@ def _fault(refused: dict[str, str], limits: Limits) -> str:
     return ""
 
 
-def _kernel_env(language: str, scratch: Path) -> dict[str, str]:
+def _kernel_env(language: str, scratch: Path, root: Path) -> dict[str, str]:
     (scratch / "tmp").mkdir(exist_ok=True)
     return {
         **os.environ,
+        "TORCHCOURSE_ROOT": str(root),  # its data: unpacked already, read only
         "TORCHCOURSE_LANG": language,
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
@@ -160,7 +161,7 @@ def _kernel_env(language: str, scratch: Path) -> dict[str, str]:
     }
 
 
-def _run_student(nb, scratch: Path, log: Path, lesson: Lesson, limits: Limits, language) -> str:
+def _run_student(nb, scratch: Path, log: Path, lesson: Lesson, limits: Limits, language, root):
     """Step 1: run the notebook without its checks; why it cannot be graded, or ""."""
     from torchcourse.runner import run_notebook
 
@@ -170,7 +171,7 @@ def _run_student(nb, scratch: Path, log: Path, lesson: Lesson, limits: Limits, l
         f"{str(scratch)!r}, {limits.memory}, {limits.processes}, {str(log)!r})"
     )
     nbformat.write(nb, scratch / f"{lesson.name}.ipynb")
-    env = _kernel_env(language, scratch)
+    env = _kernel_env(language, scratch, root)
     try:
         problem, _stop = run_notebook(nb, scratch, limits.notebook(lesson), preamble, env)
     except KeyboardInterrupt:
@@ -192,7 +193,7 @@ def _run_student(nb, scratch: Path, log: Path, lesson: Lesson, limits: Limits, l
     return problem
 
 
-def _check_answers(exercises: list[dict], folder: Path, lesson, limits, language, instructor):
+def _check_answers(exercises: list[dict], folder: Path, lesson, limits, language, instructor, root):
     """Step 2: the verdicts of grader.py, one dict per exercise."""
     (folder / "checks").mkdir()
     job = {
@@ -209,6 +210,7 @@ def _check_answers(exercises: list[dict], folder: Path, lesson, limits, language
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TORCHCOURSE_ROOT", "TORCHCOURSE_CACHE")
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update(TORCHCOURSE_LANG=language, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env["TORCHCOURSE_ROOT"] = str(root)
     process = subprocess.Popen(
         [sys.executable, "-I", "-B", "-c", code],
         stdin=subprocess.PIPE,
@@ -279,7 +281,7 @@ def _grade_lesson(sub: Submission, lesson: Lesson, root: Path, limits: Limits, w
         scratch = folder / "notebook"
         scratch.mkdir()
         log = folder / "notebook.log"
-        why = _run_student(_without_checks(nb), scratch, log, lesson, limits, language)
+        why = _run_student(_without_checks(nb), scratch, log, lesson, limits, language, root)
         if why:
             return _all(grade, ids, NOT_GRADED, why)
         exercises = [
@@ -292,7 +294,7 @@ def _grade_lesson(sub: Submission, lesson: Lesson, root: Path, limits: Limits, w
             results, refused = [], {}
             if exercises:
                 results, refused = _check_answers(
-                    exercises, folder, lesson, limits, language, instructor
+                    exercises, folder, lesson, limits, language, instructor, root
                 )
         except CourseError as err:
             return _all(grade, ids, NOT_GRADED, str(err))
@@ -306,9 +308,10 @@ def _grade_lesson(sub: Submission, lesson: Lesson, root: Path, limits: Limits, w
             if result.get("changed"):
                 grade.flags = sorted({*grade.flags, grade_cells.CHANGED_AT_RUN_TIME})
             status, message = result["status"], result.get("message", "")
+            text = result.get("line") or _line(status, exercise_id, message)
             if status == FAILED and refused and (fault := _fault(refused, limits)):
                 status, message = NOT_GRADED, fault
-            text = result.get("line") or _line(status, exercise_id, message)
+                text = _line(status, exercise_id, message)
             grade.verdicts[exercise_id] = Verdict(status, text, result.get("diagnosis") or message)
         shutil.rmtree(folder, ignore_errors=True)
     return grade
@@ -333,7 +336,7 @@ def grade_class(
     """Grade every student of folder on the lessons (all by default): their LessonGrades."""
     from tqdm import tqdm
 
-    root = root or course_root()
+    root = (root or course_root()).resolve()
     limits = limits or Limits()
     lessons = [course.lesson(k) for k in keys] if keys else course.lessons
     students = submissions(folder)

@@ -21,6 +21,7 @@ import os
 import select
 import signal
 import sys
+import tempfile
 import time
 import traceback
 
@@ -97,7 +98,7 @@ def _run(exercise: dict, job: dict) -> dict:
     folder = os.path.join(job["scratch"], exercise["id"])
     os.makedirs(folder, exist_ok=True)
     os.chdir(folder)
-    os.environ["TMPDIR"] = folder
+    os.environ["TMPDIR"] = tempfile.tempdir = folder  # tempfile may have cached /tmp
     out = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(out, 1)
