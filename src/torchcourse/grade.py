@@ -206,13 +206,18 @@ def _check_answers(exercises: list[dict], folder: Path, lesson, limits, language
         "seconds": limits.check(lesson),
         "exercises": exercises,
     }
-    code = f"import sys; sys.path.insert(0, {PACKAGE!r}); import torchcourse.grader as g; g.main()"
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TORCHCOURSE_ROOT", "TORCHCOURSE_CACHE")
+    # Only the instructor's package on the path, first: PYTHONPATH is this package's folder
+    # (processes the checks start inherit it), no user site, no current folder.
+    code = (
+        "import sys; sys.path[:] = [p for p in sys.path if p]; "
+        "import torchcourse.grader as g; g.main()"
+    )
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TORCHCOURSE_CACHE")
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update(TORCHCOURSE_LANG=language, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    env["TORCHCOURSE_ROOT"] = str(root)
+    env.update(TORCHCOURSE_ROOT=str(root), PYTHONPATH=PACKAGE)
     process = subprocess.Popen(
-        [sys.executable, "-I", "-B", "-c", code],
+        [sys.executable, "-s", "-B", "-c", code],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

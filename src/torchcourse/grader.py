@@ -69,8 +69,8 @@ def _restore(saved: dict[str, dict]) -> set[str]:
                 else:
                     with contextlib.suppress(Exception):
                         setattr(owner, key, value)
-        if isinstance(owner, type):
-            for key in set(space) - set(before):
+        if isinstance(owner, type):  # a method added to a class (pickle caches data there)
+            for key in [k for k in set(space) - set(before) if callable(space[k])]:
                 changed.add(f"{name}.{key}")
                 with contextlib.suppress(Exception):
                     delattr(owner, key)
@@ -144,6 +144,9 @@ def _run(exercise: dict, job: dict) -> dict:
         verdict["status"] = FAILED
         verdict["message"] = _("your code changed {names} while it was checked").format(
             names=", ".join(sorted(during)[:3])
+        )
+        verdict["line"] = _("❌ {id} failed: {problem}").format(
+            id=exercise["id"], problem=verdict["message"]
         )
     return verdict
 
