@@ -1,7 +1,8 @@
 """The process that checks a student's answers for `grade`.
 
-It is started as `python -I -B` with the instructor's copy of torchcourse first on sys.path, so
-the checks come from the package, never from the student's folder or PYTHONPATH. It imports
+It is started with a clean environment: no user site, no current folder on sys.path, and
+PYTHONPATH set to the folder of the instructor's torchcourse alone (the processes a check starts
+inherit it), so the checks come from the package, never from the student's folder. It imports
 torch and the lesson's checks, then never runs a student's code itself: each answer is checked
 in a child process of its own (a fork) with its own time limit, under guard.enclose's limits.
 The child runs the cells the answer needs, puts back anything they changed in torchcourse,
