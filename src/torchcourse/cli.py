@@ -33,6 +33,21 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _gigabytes(text: str) -> float:
+    """A positive, finite number of gigabytes (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            _("{text} is not a positive number of gigabytes (e.g. --memory 4)").format(
+                text=repr(text)
+            )
+        )
+    return value
+
+
 def _list(args) -> int:
     from torchcourse.manifest import load_course
     from torchcourse.paths import course_root
@@ -111,6 +126,18 @@ def _progress(args) -> int:
 
     workspace = Path(args.workspace).resolve() if args.workspace else None
     return progress(load_course(), args.lessons, timeout=args.timeout, workspace=workspace)
+
+
+def _grade(args) -> int:
+    from pathlib import Path
+
+    from torchcourse.grade import Limits, grade
+    from torchcourse.manifest import load_course
+
+    limits = Limits(notebook_seconds=args.timeout, memory=int(args.memory * 2**30))
+    return grade(
+        load_course(), Path(args.submissions), args.lessons, Path(args.out), args.jobs, limits
+    )
 
 
 def _translate(args) -> int:
@@ -201,6 +228,26 @@ def parser() -> argparse.ArgumentParser:
     )
     prog.add_argument("--workspace", metavar="DIR", help="default: workspace/ in the course")
     prog.set_defaults(run=_progress)
+
+    grade = sub.add_parser("grade", help="grade a class's notebooks with the course's checks")
+    grade.add_argument("submissions", metavar="SUBMISSIONS", help="one folder or .zip per student")
+    grade.add_argument("lessons", nargs="*", metavar="LESSON", help="ids; default: all")
+    grade.add_argument("--out", default="grades", metavar="DIR", help="default: grades/")
+    grade.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="notebooks at once")
+    grade.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="time for one notebook; default 2 x its max_seconds_cpu + 30",
+    )
+    grade.add_argument(
+        "--memory",
+        type=_gigabytes,
+        default=4.0,
+        metavar="GB",
+        help="memory one notebook may allocate beyond Python and PyTorch; default 4",
+    )
+    grade.set_defaults(run=_grade)
 
     translate = sub.add_parser("translate", help="update the catalogs, build translated notebooks")
     translate.add_argument(

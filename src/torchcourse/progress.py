@@ -18,16 +18,11 @@ import contextlib
 import math
 import os
 import re
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from torchcourse.checks.core import FAILED, NOT_ATTEMPTED, PASSED
 from torchcourse.errors import CourseError
@@ -35,6 +30,7 @@ from torchcourse.i18n import LANG_ENV, SOURCE_LANGUAGE, _, normalize, translatio
 from torchcourse.i18n import language as language_now
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
+from torchcourse.runner import run_notebook
 from torchcourse.workspace import (
     is_untouched,
     read_notebook,
@@ -117,66 +113,6 @@ def _short(text: str, width: int) -> str:
 def _first_line(cell) -> str:
     lines = cell.source.strip().splitlines()
     return _short(lines[0], 40) if lines else ""
-
-
-def _kernel_pid(client: NotebookClient) -> int | None:
-    provisioner = getattr(client.km, "provisioner", None)
-    return getattr(provisioner, "pid", None)
-
-
-def _kill(pid: int | None) -> None:
-    """Kill a kernel and whatever it started (it leads its own process group)."""
-    if pid is None:
-        return
-    with contextlib.suppress(OSError):
-        if hasattr(os, "killpg"):
-            os.killpg(pid, signal.SIGKILL)
-        else:  # Windows
-            os.kill(pid, signal.SIGTERM)
-
-
-def run_notebook(nb: nbformat.NotebookNode, folder: Path, timeout: float) -> tuple[str, int]:
-    """Execute nb in a fresh kernel within timeout seconds in all; keep going past errors.
-
-    Returns (problem, index of the cell it happened in): ("", -1) when every cell ran. Ctrl-C
-    (KeyboardInterrupt) kills the kernel and propagates.
-    """
-    client = NotebookClient(
-        nb,
-        kernel_name="python3",
-        allow_errors=True,
-        record_timing=False,
-        shutdown_kernel="immediate",
-        resources={"metadata": {"path": str(folder)}},
-    )
-    # The kernel's own log lines (not the notebook's output) would clutter the table.
-    with client.setup_kernel(stderr=subprocess.DEVNULL):
-        pid = _kernel_pid(client)
-        try:
-            return _run_cells(client, nb, timeout)
-        except KeyboardInterrupt:
-            _kill(pid)  # before the client's polite shutdown, which would wait for a busy kernel
-            raise
-
-
-def _run_cells(client: NotebookClient, nb: nbformat.NotebookNode, timeout: float):
-    """run_notebook's loop over the cells, in a kernel that is already started."""
-    deadline = time.monotonic() + timeout  # starting the kernel does not count
-    stopped = _("stopped after {seconds:.0f} s (an endless loop?)").format(seconds=timeout)
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or not cell.source.strip():
-            continue
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return stopped, index
-        client.timeout = max(1, int(left + 0.999))
-        try:
-            client.execute_cell(cell, index)
-        except CellTimeoutError:
-            return stopped, index
-        except DeadKernelError:
-            return _("the kernel died (out of memory, or the code exited?)"), index
-    return "", -1
 
 
 def _answer_error(nb: nbformat.NotebookNode, check_index: int, previous_checks: list[int]):
