@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from torchcourse.errors import CourseError
-from torchcourse.i18n import _
+from torchcourse.i18n import _, join
 
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
 _ID = re.compile(r"^\d\d\.ex\d+$")
@@ -68,7 +68,7 @@ def _hint_text(result: Result) -> str:
         rung=result.rung, rungs=result.rungs, hint=result.hint
     )
     if result.rung < result.rungs:
-        text += " " + _('(`hint("{id}")` gives the next one.)').format(id=result.exercise_id)
+        text = join(text, _('(`hint("{id}")` gives the next one.)').format(id=result.exercise_id))
     return text
 
 
@@ -283,5 +283,5 @@ def hint(exercise_id: str) -> None:
         id=ex.id, rung=rung, rungs=len(ex.hints), hint=_(ex.hints[rung - 1])
     )
     if rung == len(ex.hints):
-        line += " " + _("(That is the last hint: the reference answer is in solutions/.)")
+        line = join(line, _("(That is the last hint: the reference answer is in solutions/.)"))
     print(line)
