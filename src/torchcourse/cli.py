@@ -269,7 +269,7 @@ def parser() -> argparse.ArgumentParser:
     start.set_defaults(run=_start)
 
     lab = sub.add_parser(
-        "lab", help=_("create or update workspace/, then open JupyterLab there (= make lab)")
+        "lab", help=_("create or update workspace/, then open JupyterLab there (= `make lab`)")
     )
     lab.add_argument("--workspace", metavar="DIR", help=_("default: workspace/ in the course"))
     lab.add_argument("--lang", metavar="LANG", help=_("as for start, e.g. zh-CN"))
