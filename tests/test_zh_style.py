@@ -152,3 +152,24 @@ def test_the_chinese_readme_lists_the_chapters_of_lessons_yml():
         rows = [f"| {x.id} | {_(x.title)} | {x.minutes} |" for x in load_course().lessons]
     table = [line for line in readme.splitlines() if re.match(r"\| \d\d \|", line)]
     assert table == rows
+
+
+def test_the_lenet_notebook_says_which_network_trains_in_the_learners_language(capsys):
+    from torch import nn
+
+    from torchcourse import lenet
+
+    class Stub(nn.Module):
+        def __init__(self):
+            super().__init__()
+            raise NotImplementedError
+
+    with use_language("zh_CN"):
+        model, yours = lenet.yours_or_reference(Stub, announce=True)
+    assert (model, yours) == (lenet.LeNet5, False)
+    assert capsys.readouterr().out == "训练参考实现 lenet.LeNet5：练习 3 还没有通过。\n"
+    with use_language("zh_CN"):
+        assert lenet.yours_or_reference(lenet.LeNet5, announce=True)[1]
+    assert capsys.readouterr().out == "训练你在练习 3 中写的 LeNet5。\n"
+    lenet.yours_or_reference(Stub)
+    assert capsys.readouterr().out == "", "without announce the notebook prints its own line"
