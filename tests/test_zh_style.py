@@ -66,7 +66,8 @@ def test_the_code_in_a_last_hint_runs_in_every_language(exercise):
 
 def spacing_problems(text: str) -> list[str]:
     """Where text breaks the spacing rule: Chinese glued to Latin letters, digits, code or a
-    placeholder, or an ASCII space beside full-width punctuation (a table's ' | ' aside)."""
+    placeholder, or an ASCII space beside full-width punctuation (a table's ' | ' and the
+    header's ' · ' aside)."""
 
     def opaque(m: re.Match) -> str:
         code = m.group(0)
@@ -78,8 +79,8 @@ def spacing_problems(text: str) -> list[str]:
     rules = [
         rf"[{HAN}][A-Za-z0-9`{{]",
         rf"[A-Za-z0-9`}}%][{HAN}]",
-        rf"[^\s|] +[{FULL_WIDTH}]",
-        rf"[{FULL_WIDTH}] +[^\s|]",
+        rf"[^\s|·] +[{FULL_WIDTH}]",
+        rf"[{FULL_WIDTH}] +[^\s|·]",
     ]
     return [m.group(0) for rule in rules for m in re.finditer(rule, prose)]
 
@@ -119,9 +120,10 @@ def test_the_same_english_gets_the_same_chinese_everywhere():
     assert not differ, differ[:5]
 
 
+SETUP_EN = "## Setup\n\nThe first code cell installs the course package when this notebook runs on"
+SETUP_ZH = "## 准备工作\n\n在 Colab 或 Kaggle 上运行本笔记本时，第一个代码单元格会安装课程软件包；"
 SHARED = {  # text every lesson shows, by what it must render as in Chinese
-    "## Setup\n\nThe first code cell installs the course package when this notebook runs on "
-    "Colab or Kaggle": "## 准备工作\n\n在 Colab 或 Kaggle 上运行本笔记本时，第一个代码单元格会安装课程软件包；",
+    SETUP_EN: SETUP_ZH,
     "**Objectives.** By the end of this lesson you can:": "**学习目标**。学完本课，你将能够：",
     "**Prerequisites:**": "**先修要求**：",
     "**Time:** about": "**用时**：约",
@@ -173,3 +175,24 @@ def test_the_lenet_notebook_says_which_network_trains_in_the_learners_language(c
     assert capsys.readouterr().out == "训练你在练习 3 中写的 LeNet5。\n"
     lenet.yours_or_reference(Stub)
     assert capsys.readouterr().out == "", "without announce the notebook prints its own line"
+
+
+def test_chapter_00_shows_the_doctor_a_chinese_learner_sees():
+    """00's sample of `torchcourse doctor` is in the words doctor prints in Chinese."""
+    message = next(
+        m
+        for m in _entries(ROOT / "locales" / "zh_CN" / "LC_MESSAGES" / "00-welcome.po")
+        if m.id.startswith("**`torchcourse doctor`**")
+    )
+    sample = re.search(r"doctor\n(.*?)\n```", message.string, re.S).group(1).splitlines()
+    with use_language("zh_CN"):
+        from torchcourse.i18n import _
+
+        labels = ["python", "torch", "torchvision", _("accelerator"), _("course"), "mnist"]
+        assert [line.split()[0] for line in sample[:-1]] == labels
+        assert sample[-1] == _("all good")
+        assert _("none usable: the lessons run on the CPU") in sample[3]
+    english = re.search(r"doctor\n(.*?)\n```", message.id, re.S).group(1)
+    assert "matches" in english and not re.search(
+        r"matches|usable|files|all good", "\n".join(sample)
+    )
