@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 from torchcourse.checks.core import REGISTRY
 from torchcourse.i18n import join, translations, use_language
 from torchcourse.manifest import load_course
+from torchcourse.translate import translated_path
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGS = sorted((ROOT / "locales" / "zh_CN" / "LC_MESSAGES").glob("*.po"))
@@ -151,7 +152,10 @@ def test_the_chinese_readme_lists_the_chapters_of_lessons_yml():
     with use_language("zh_CN"):
         from torchcourse.i18n import _
 
-        rows = [f"| {x.id} | {_(x.title)} | {x.minutes} |" for x in load_course().lessons]
+        rows = [
+            f"| {x.id} | [{_(x.title)}]({translated_path(x.notebook, 'zh_CN')}) | {x.minutes} |"
+            for x in load_course().lessons
+        ]
     table = [line for line in readme.splitlines() if re.match(r"\| \d\d \|", line)]
     assert table == rows
 
