@@ -101,6 +101,14 @@ def test_every_chinese_message_follows_the_spacing_rule(path):
     assert not bad, f"{path.name}: {bad[:5]} (run /work/helpers/zh_copyedit.py)"
 
 
+def test_a_type_name_reads_as_a_type():
+    """{kind} is filled with a Python type name (int, function, None): the Chinese says it is a
+    type, or "而不是 function" reads as an English word in the sentence."""
+    bare = re.compile(r"(得到的是|得到的却是|返回的是|返回了|而不是) \{kind\}(?! 类型)")
+    found = [m.string for path in CATALOGS for m in _entries(path) if bare.search(m.string)]
+    assert not found, found[:3]
+
+
 def test_joined_message_parts_follow_the_spacing_rule():
     assert join("对了。", "运行 `hint()`。") == "对了。运行 `hint()`。"
     assert join("Right.", "Run `hint()`.") == "Right. Run `hint()`."
