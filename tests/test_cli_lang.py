@@ -3,6 +3,7 @@ the command line's own messages in it (from the catalogs, English as the fallbac
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -102,7 +103,7 @@ def test_a_language_without_an_edition_is_one_line(root, capsys):
     shutil.rmtree(root / "zh-CN")
     assert cli.main(["start", "--lang", "zh-CN"]) == 1
     err = one_line(capsys.readouterr().err)
-    assert "edition is not built" in err and "translate --build" in err
+    assert "translate --build" in err and "zh-CN" in err, "in Chinese: the learner asked for it"
     assert not (root / "workspace").exists()
 
 
@@ -162,3 +163,167 @@ def test_every_marked_command_line_message_is_in_the_package_catalog():
         "{path} is corrupt (its SHA256 does not match SHA256SUMS: truncated or altered): {fix}."
         in ids
     )
+
+
+# The command line in the learner's language, without English (issue 26)
+
+ALLOWED = {  # names that stay as they are in any language: commands, packages, devices
+    "torchcourse",
+    "python",
+    "torch",
+    "torchvision",
+    "mnist",
+    "cpu",
+    "cuda",
+    "pytorch",
+    "numpy",
+    "lenet",
+    "jupyterlab",
+    "ctrl",
+    "git",
+    "pip",
+    "nbval",
+}
+LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def english_words(text: str) -> list[str]:
+    """ASCII words of 3+ letters outside code spans, paths, options, versions, all-capital
+    names (GPU, DIR) and the ALLOWED names: what a learner who reads no English would have to
+    read."""
+    import re
+
+    text = re.sub(r"`[^`]*`|torchcourse [a-z]+", " ", text)  # code, and `torchcourse CMD: `
+    words = []
+    for token in text.split():
+        if re.search(r"[/\\._=<>@+-]|\d", token) or token.startswith("-"):
+            continue  # a path, an option, a file name, a version, an address
+        words += [
+            w
+            for w in re.findall(r"[A-Za-z]{3,}", token)
+            if w.lower() not in ALLOWED and not w.isupper()  # GPU, MNIST, metavars: DIR
+        ]
+    return words
+
+
+def test_english_words_finds_english_and_skips_code():
+    assert english_words("Checking 2 chapter(s) in workspace/ ...") == ["Checking", "chapter"]
+    assert english_words('运行 `hint("01.1")`，见 workspace/01-alpha/x.ipynb 和 --lang zh-CN') == []
+    assert english_words("torch 2.14.1+cu130（CUDA 版本：13.0）") == []
+
+
+def use_locale(monkeypatch, value: str | None) -> None:
+    for variable in LOCALE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    if value:
+        monkeypatch.setenv("LANG", value)
+
+
+def with_real_titles(root: Path) -> None:
+    """Give the fake lessons titles of real ones, which the catalogs translate."""
+    import yaml
+
+    real = {lesson.id: lesson.title for lesson in load_course(ROOT / "lessons.yml").lessons}
+    data = yaml.safe_load((root / "lessons.yml").read_text())
+    for entry, title in zip(data["lessons"], (real["01"], real["03"])):
+        entry["title"] = title
+    (root / "lessons.yml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def outputs(root: Path, capsys, argvs: list[list[str]]) -> dict[str, str]:
+    """What each command prints (stdout and stderr), by command line."""
+    said = {}
+    for argv in argvs:
+        capsys.readouterr()
+        with contextlib.suppress(SystemExit):  # argparse's errors exit
+            cli.main(argv)
+        captured = capsys.readouterr()
+        said[" ".join(argv)] = captured.out + captured.err
+    return said
+
+
+@pytest.mark.parametrize("how", ["locale", "--lang", "workspace"])
+def test_a_chinese_learner_reads_no_english(root, capsys, monkeypatch, how):
+    with_real_titles(root)
+    use_locale(monkeypatch, "zh_CN.UTF-8" if how == "locale" else "C.UTF-8")
+    lang = ["--lang", "zh-CN"] if how == "--lang" else []
+    i18n.translations.cache_clear()
+    argvs = [
+        ["start", *lang],
+        ["start", "--update", *lang],
+        ["list"],
+        ["doctor"],
+        ["progress"],
+        ["progress", "--timeout", "soon"],  # argparse's error
+        ["progress", "99"],  # a CourseError
+        ["lab", "--port", "1"],  # cli's own error
+    ]
+    if how != "workspace":  # another folder than the zh workspace: its language is not known
+        argvs.append(["start", *lang, "--workspace", str(root / "zh-CN" / "mine")])
+    if how == "workspace":
+        start(load_course(root / "lessons.yml"), root=root, language="zh-CN")
+    said = outputs(root, capsys, argvs)
+    for command, text in said.items():
+        assert text.strip(), command
+        assert not english_words(text), f"{command}: {english_words(text)} in {text!r}"
+    assert "张量" in said["list"] and "自动求导" in said["progress"] and "合计" in said["progress"]
+
+
+def test_the_same_commands_in_english_are_english(root, capsys, monkeypatch):
+    """The check above is not vacuous: in English, each command's output has English words."""
+    with_real_titles(root)
+    use_locale(monkeypatch, "C.UTF-8")
+    said = outputs(root, capsys, [["start"], ["list"], ["doctor"], ["progress", "--timeout", "x"]])
+    for command, text in said.items():
+        assert english_words(text), command
+
+
+def test_help_is_in_chinese(monkeypatch, capsys):
+    use_locale(monkeypatch, "zh_CN.UTF-8")
+    monkeypatch.delenv(LANG_ENV, raising=False)
+    for argv in (["--help"], ["progress", "--help"], ["start", "--help"]):
+        with pytest.raises(SystemExit):
+            cli.main(argv)
+        out = capsys.readouterr().out
+        assert out.startswith("用法：") and "选项" in out and "显示此帮助信息并退出" in out
+        commands = set(cli.parser()._subparsers._group_actions[0].choices)
+        words = [w for w in english_words(out.split("\n", 1)[1]) if w not in commands]
+        assert not words, (argv, words)
+
+
+@pytest.mark.parametrize(
+    ("argv", "variable", "recorded", "locale", "expected"),
+    [
+        (["start", "--lang", "en"], "zh_CN", "zh_CN", "zh_CN.UTF-8", "en"),
+        (["list"], "en", "zh_CN", "zh_CN.UTF-8", "en"),
+        (["list"], None, "zh_CN", "C.UTF-8", "zh_CN"),
+        (["list"], None, None, "zh_CN.UTF-8", "zh_CN"),
+        (["list"], None, None, "en_US.UTF-8", "en"),
+        (["list"], None, None, None, "en"),
+    ],
+)
+def test_the_command_line_language_order(
+    root, monkeypatch, argv, variable, recorded, locale, expected
+):
+    """--lang, then $TORCHCOURSE_LANG (a choice), then the workspace's edition (a default), then
+    the system locale."""
+    use_locale(monkeypatch, locale)
+    if variable:
+        monkeypatch.setenv(LANG_ENV, variable)
+    if recorded:
+        start(load_course(root / "lessons.yml"), root=root, language=recorded)
+    assert cli.cli_language(argv) == expected
+
+
+def test_lc_all_comes_before_lang(monkeypatch):
+    use_locale(monkeypatch, "zh_CN.UTF-8")
+    monkeypatch.setenv("LC_ALL", "C")
+    assert i18n.system_language() == "en"
+
+
+def test_the_progress_table_lines_up_in_terminal_columns():
+    from torchcourse.i18n import pad, width
+
+    assert width("张量") == 4 and width("ab") == 2
+    rows = [pad("01 张量", 20) + "|", pad("02 NumPy 互操作", 20) + "|", pad("Total", 20) + "|"]
+    assert {width(row) for row in rows} == {21}

@@ -286,6 +286,7 @@ def test_a_zh_workspace_with_a_lost_record_stays_zh_and_says_so(
     shutil.rmtree(root / "zh-CN")
     make_edition(root)
     monkeypatch.setenv("TORCHCOURSE_ROOT", str(root))
+    monkeypatch.setenv("TORCHCOURSE_LANG", "en")  # else the zh workspace's CLI speaks Chinese
     capsys.readouterr()
     assert cli.main(["start", "--update"]) == 0
     assert f"workspace/.torchcourse.json {words}: " in capsys.readouterr().out.splitlines()[0]

@@ -10,7 +10,7 @@ import torch
 
 from torchcourse.device import DEVICE_ENV, chosen_device, device_name
 from torchcourse.errors import CourseError
-from torchcourse.i18n import _
+from torchcourse.i18n import N_, _, pad
 from torchcourse.paths import MANIFEST, ROOT_ENV, find_course_root
 
 
@@ -101,17 +101,21 @@ def _shown(path: Path) -> str:
 def doctor() -> int:
     """Print versions, the accelerator, the course folder and the dataset checksums; 0 when
     all is well."""
-    print(f"python       {sys.version.split()[0]} ({platform.machine()})")
-    print(f"torch        {torch.__version__} (CUDA build: {torch.version.cuda or 'no'})")
+    cuda = torch.version.cuda or _("none (a CPU build)")
+    print(f"{pad('python', 12)} {sys.version.split()[0]} ({platform.machine()})")
+    print(
+        f"{pad('torch', 12)} "
+        + _("{version} (CUDA build: {cuda})").format(version=torch.__version__, cuda=cuda)
+    )
     course = _course_line()
     rows = {
         "torchvision": _torchvision_line(),
-        "accelerator": _accelerator_line(),
-        "course": course,
+        N_("accelerator"): _accelerator_line(),
+        N_("course"): course,
         "mnist": _mnist_line() if course[0] else (True, _("not checked: fix the course first")),
     }
     for name, (_ok, line) in rows.items():
-        print(f"{name:<12} {line}")
+        print(f"{pad(_(name), 12)} {line}")
     problems = sum(not ok for ok, _line in rows.values())
     print(_("all good") if not problems else _("{count} problem(s) found").format(count=problems))
     return 1 if problems else 0

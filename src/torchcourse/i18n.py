@@ -21,6 +21,7 @@ import json
 import os
 import string
 import sys
+import unicodedata
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -193,6 +194,41 @@ def _(message: str) -> str:
     if _problems:
         _say_problems(table)
     return table.get(message, message)
+
+
+def system_language() -> str:
+    """The language of the system locale ($LC_ALL, else $LC_MESSAGES, else $LANG, as POSIX
+    orders them): zh_CN.UTF-8 -> 'zh_CN'; English for C, POSIX or a language we lack."""
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := os.environ.get(variable, ""):
+            return normalize(value.split(".")[0].split("@")[0]) or SOURCE_LANGUAGE
+    return SOURCE_LANGUAGE
+
+
+def width(text: str) -> int:
+    """Columns text takes in a terminal: two for a wide (CJK) character, one otherwise."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, columns: int, right: bool = False) -> str:
+    """text padded with spaces to `columns` terminal columns (on the left when right)."""
+    fill = " " * max(0, columns - width(text))
+    return fill + text if right else text + fill
+
+
+FULL_WIDTH_PUNCTUATION = "，。、；：！？）」』】》…—“”‘’（「『【《"
+
+
+def join(*parts: str) -> str:
+    """Message parts joined by one space, with no space after or before full-width punctuation
+    (Chinese sentences end in '。', and the next one follows without a space)."""
+    text = ""
+    for part in (p for p in parts if p):
+        glue = "" if not text or text[-1] in FULL_WIDTH_PUNCTUATION else " "
+        if part[0] in FULL_WIDTH_PUNCTUATION or text.endswith((" ", "\n")):
+            glue = ""
+        text += glue + part
+    return text
 
 
 def N_(message: str) -> str:  # noqa: N802 (gettext's name for a marker)

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from torchcourse.errors import CourseError
+from torchcourse.i18n import _
 from torchcourse.paths import MANIFEST, course_root
 
 RESTORE = f"restore it with `git checkout -- {MANIFEST}`"
@@ -122,7 +123,11 @@ class Course(BaseModel):
             if key in (lesson.id, lesson.name):
                 return lesson
         known = ", ".join(lesson.id for lesson in self.lessons)
-        raise CourseError(f"no lesson {key!r} in {MANIFEST}: known ids are {known}.")
+        raise CourseError(
+            _("no lesson {key} in {manifest}: known ids are {known}.").format(
+                key=repr(key), manifest=MANIFEST, known=known
+            )
+        )
 
 
 def _describe(error: ValidationError, data: object) -> str:
@@ -149,7 +154,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
     def construct_mapping(self, node, deep=False):
         seen: dict[object, int] = {}
-        for key_node, _ in node.value:
+        for key_node, _value in node.value:
             key = self.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
             if isinstance(key, str) and key in seen:
@@ -166,7 +171,11 @@ def load_course(path: Path | None = None) -> Course:
     """Read and validate lessons.yml; a CourseError says exactly what is wrong."""
     path = path or course_root() / MANIFEST
     if not path.is_file():
-        raise CourseError(f"{path} not found: run from the course folder or set TORCHCOURSE_ROOT.")
+        raise CourseError(
+            _("{path} not found: run from the course folder or set TORCHCOURSE_ROOT.").format(
+                path=path
+            )
+        )
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as err:

@@ -26,8 +26,17 @@ import nbformat
 
 from torchcourse.checks.core import FAILED, NOT_ATTEMPTED, PASSED
 from torchcourse.errors import CourseError
-from torchcourse.i18n import LANG_ENV, SOURCE_LANGUAGE, _, normalize, translations, use_language
+from torchcourse.i18n import (
+    LANG_ENV,
+    SOURCE_LANGUAGE,
+    _,
+    normalize,
+    pad,
+    translations,
+    use_language,
+)
 from torchcourse.i18n import language as language_now
+from torchcourse.i18n import width as text_width
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
 from torchcourse.runner import run_notebook
@@ -108,6 +117,15 @@ def _error(cell) -> str | None:
 
 def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _short_columns(text: str, columns: int) -> str:
+    """text cut to fit `columns` terminal columns, with "…" where it was cut."""
+    if text_width(text) <= columns:
+        return text
+    while text_width(text) > columns - 1:
+        text = text[:-1]
+    return text + "…"
 
 
 def _first_line(cell) -> str:
@@ -355,30 +373,34 @@ def _kernels_speak(language: str) -> Iterator[None]:
 
 
 def _print_table(reports: list[Report], language: str) -> None:
+    """The table, its columns lined up in terminal columns (a Chinese title is twice as wide)."""
     width = 44
     titles = [_("Chapter"), _("Passed"), _("Failed"), _("Not attempted"), _("Not checked")]
-    widths = [max(6, len(t)) for t in titles[1:]]
-    header = f"{titles[0]:<{width}} " + " ".join(f"{t:>{w}}" for t, w in zip(titles[1:], widths))
+    widths = [max(6, text_width(t)) for t in titles[1:]]
+    header = (
+        pad(titles[0], width) + " " + " ".join(pad(t, w, True) for t, w in zip(titles[1:], widths))
+    )
     print()
     print(header)
-    print("-" * len(header))
+    print("-" * text_width(header))
     totals = dict.fromkeys(COLUMNS, 0)
     for report in reports:
         title = translations(language).get(report.lesson.title, report.lesson.title)
-        name = _short(f"{report.lesson.id} {title}", width)
+        name = _short_columns(f"{report.lesson.id} {title}", width)
         if report.broken:
-            dashes = " ".join(f"{'-':>{w}}" for w in widths)
-            print(f"{name:<{width}} {dashes}  {report.note}")
+            dashes = " ".join(pad("-", w, True) for w in widths)
+            print(f"{pad(name, width)} {dashes}  {report.note}")
             continue
         counts = [report.count(s) for s in COLUMNS]
         for status, count in zip(COLUMNS, counts):
             totals[status] += count
-        cells = " ".join(f"{c:>{w}}" for c, w in zip(counts, widths))
+        cells = " ".join(pad(str(c), w, True) for c, w in zip(counts, widths))
         note = f"  {report.note}" if report.note else ""
-        print(f"{name:<{width}} {cells}{note}")
-    print("-" * len(header))
-    cells = " ".join(f"{totals[s]:>{w}}" for s, w in zip(COLUMNS, widths))
-    print(f"{_('Total'):<{width}} {cells}")
+        print(f"{pad(name, width)} {cells}{note}")
+    print("-" * text_width(header))
+    cells = " ".join(pad(str(totals[s]), w, True) for s, w in zip(COLUMNS, widths))
+    total = _("Total")
+    print(f"{pad(total, width)} {cells}")
     ran = sum(report.ran for report in reports)
     print(
         _(

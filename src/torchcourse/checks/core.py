@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from torchcourse.errors import CourseError
-from torchcourse.i18n import N_, _
+from torchcourse.i18n import N_, _, join
 
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
 _ID = re.compile(r"^\d\d\.ex\d+$")
@@ -74,16 +74,15 @@ class Result:
 
 def _hint_text(result: Result) -> str:
     if result.diagnosed:
-        return (
-            _("Hint: {hint}").format(hint=result.hint)
-            + " "
-            + _('(`hint("{id}")` gives the next one.)').format(id=result.exercise_id)
+        return join(
+            _("Hint: {hint}").format(hint=result.hint),
+            _('(`hint("{id}")` gives the next one.)').format(id=result.exercise_id),
         )
     text = _("Hint {rung}/{rungs}: {hint}").format(
         rung=result.rung, rungs=result.rungs, hint=result.hint
     )
     if result.rung < result.rungs:
-        text += " " + _('(`hint("{id}")` gives the next one.)').format(id=result.exercise_id)
+        text = join(text, _('(`hint("{id}")` gives the next one.)').format(id=result.exercise_id))
     return text
 
 
@@ -382,5 +381,5 @@ def hint(exercise_id: str = _MISSING) -> None:
         id=ex.id, rung=rung, rungs=len(ex.hints), hint=_(ex.hints[rung - 1])
     )
     if rung == len(ex.hints):
-        line += " " + _("(That is the last hint: the reference answer is in solutions/.)")
+        line = join(line, _("(That is the last hint: the reference answer is in solutions/.)"))
     print(line)
