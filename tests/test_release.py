@@ -27,7 +27,7 @@ from torchcourse.setup_cell import first_code_cell, is_setup_cell, setup_source
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = load_course(ROOT / "lessons.yml")
 VERSION = torchcourse.__version__
-COPIED = ("lessons.yml", "README.md", VERSION_FILE, BINDER_REQUIREMENTS)
+COPIED = ("lessons.yml", "README.md", "README.zh-CN.md", VERSION_FILE, BINDER_REQUIREMENTS)
 
 
 @pytest.fixture
@@ -57,8 +57,9 @@ def test_bump_sets_the_version_and_every_setup_cell_and_pin(course_copy):
             assert 'COURSE_VERSION = "9.8.7"' in setup.source
             others = [(c.source, c.get("outputs")) for c in cells if not is_setup_cell(c)]
             assert others == [(c.source, c.get("outputs")) for c in before if not is_setup_cell(c)]
-    readme = (course_copy / "README.md").read_text(encoding="utf-8")
-    assert "torchcourse==9.8.7" in readme and f"torchcourse=={VERSION}" not in readme
+    for name in ("README.md", "README.zh-CN.md"):
+        readme = (course_copy / name).read_text(encoding="utf-8")
+        assert "torchcourse==9.8.7" in readme and f"torchcourse=={VERSION}" not in readme, name
     pins = (course_copy / BINDER_REQUIREMENTS).read_text(encoding="utf-8")
     assert "torch==" in pins and "torchvision==" in pins
 

@@ -32,6 +32,7 @@ VERSION_LINE = re.compile(r'^__version__ = "([^"]+)"', re.MULTILINE)
 BINDER_REQUIREMENTS = "binder/requirements.txt"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 README_PIN = re.compile(r"torchcourse==\d+\.\d+\.\d+")
+READMES = ("README.md", "README.zh-CN.md")  # their install lines pin this version
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # fixed, so the same notebooks give the same zip
 
 
@@ -101,12 +102,12 @@ def bump(root: Path, version: str) -> None:
     for rel in sync_setup_cells(root, course):
         print(f"{rel}: setup cell updated")
     (root / BINDER_REQUIREMENTS).write_text(binder_requirements(root, course), encoding="utf-8")
-    readme = root / "README.md"
-    readme.write_text(
-        README_PIN.sub(f"torchcourse=={version}", readme.read_text(encoding="utf-8")),
-        encoding="utf-8",
-    )
-    print(f"version {version}: {VERSION_FILE}, the setup cells, {BINDER_REQUIREMENTS}, README.md")
+    for readme in READMES:
+        path = root / readme
+        if path.is_file():
+            pinned = README_PIN.sub(f"torchcourse=={version}", path.read_text(encoding="utf-8"))
+            path.write_text(pinned, encoding="utf-8")
+    print(f"version {version}: {VERSION_FILE}, the setup cells, {BINDER_REQUIREMENTS}, READMEs")
 
 
 def bundle_name(language: str, version: str) -> str:
