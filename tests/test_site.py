@@ -630,7 +630,13 @@ def test_on_a_phone_the_chapter_list_and_the_language_switch_are_reachable(phone
     phone.locator(".primary-toggle:visible").first.tap()
     drawer = phone.locator("#pst-primary-sidebar-modal[open]")
     drawer.wait_for()
-    chapters = drawer.locator("nav.bd-docs-nav ul.bd-sidenav:not(.bd-sidenav__home-link) > li > a")
+    entries = drawer.locator("nav.bd-docs-nav ul.bd-sidenav:not(.bd-sidenav__home-link) > li > a")
+    # every chapter, then (in a translated edition) the glossary
+    glossary = language != SOURCE_LANGUAGE
+    assert entries.count() == len(LESSONS) + glossary
+    chapters = drawer.locator(
+        "nav.bd-docs-nav ul.bd-sidenav:not(.bd-sidenav__home-link) > li > a:not([href*=glossary])"
+    )
     assert chapters.count() == len(LESSONS)
     assert all(chapters.nth(i).is_visible() for i in range(chapters.count()))
     phone.screenshot(path=SCREENSHOTS / f"{name}-chapters.png")
@@ -646,3 +652,20 @@ def test_on_a_phone_the_chapter_list_and_the_language_switch_are_reachable(phone
     switch.first.tap()
     phone.wait_for_url(phone.base + edition_page(others[0], LESSONS[-1]))
     assert not phone.problems, "\n".join(phone.problems)
+
+
+def test_a_translated_edition_shows_its_glossary_on_every_chapter_and_links_its_readme(site):
+    """The Chinese site has the glossary as a page, every chapter links it, and the home page
+    links the Chinese README (installing from mainland China)."""
+    for language in site_languages(ROOT)[1:]:
+        edition = site / edition_dir(language)
+        glossary_page = edition / "glossary.html"
+        assert glossary_page.is_file(), f"{language}: no glossary page"
+        assert "d2l" in glossary_page.read_text(encoding="utf-8").lower()
+        for lesson in COURSE.lessons:
+            page = (edition / lesson.name / f"{lesson.name}.html").read_text(encoding="utf-8")
+            assert 'href="../glossary.html"' in page, f"{language}/{lesson.name}: no glossary link"
+        home = (edition / "index.html").read_text(encoding="utf-8")
+        assert f"README.{edition_dir(language)}.md" in home and "glossary.html" in home
+    english = (site / "index.html").read_text(encoding="utf-8")
+    assert "glossary.html" not in english and "README.zh-CN.md" not in english

@@ -27,12 +27,19 @@ from torchcourse.manifest import MANIFEST, Course, Lesson, load_course
 from torchcourse.paths import course_root
 from torchcourse.records import RECORDS, device_label, summary, verification_badge
 from torchcourse.release import bundle, bundle_name
-from torchcourse.translate import edition_dir, glossary, languages, translated_path
+from torchcourse.translate import (
+    edition_dir,
+    glossary,
+    glossary_file,
+    languages,
+    translated_path,
+)
 from torchcourse.workspace import WORKSPACE
 
 SITE = "site"
 FACTS_CELL_ID = "torchcourse-lesson-facts"
 DOWNLOADS = "_notebooks"  # inside the source folder; excluded from pages, offered as downloads
+GLOSSARY_PAGE = "glossary.md"  # a translated edition's terms (locales/<lang>/glossary.md)
 MARKER = ".torchcourse-site"  # marks a source folder this module generated (and may prune)
 
 
@@ -209,6 +216,16 @@ def generate(
         if language != SOURCE_LANGUAGE:  # words the Chinese search must keep whole
             words = "".join(f"{zh} 1000\n" for _en, zh in glossary(language))
             out.write("search_words.txt", words)
+        terms = glossary_file(language)  # a translated edition's glossary is one of its pages
+        has_glossary = language != SOURCE_LANGUAGE and terms.is_file()
+        if has_glossary:
+            out.write(GLOSSARY_PAGE, terms.read_bytes())
+        readme = f"README.{edition_dir(language)}.md"
+        readme_url = (
+            f"{course.course.repository}/blob/{course.course.branch}/{readme}"
+            if language != SOURCE_LANGUAGE and (root / readme).is_file()
+            else ""
+        )
         minutes = sum(lesson.minutes for lesson in course.lessons)
         zipped = bundle_name(language, __version__)  # the edition's notebooks, for offline use
         out.write(f"{DOWNLOADS}/{zipped}", bundle(root, course, language, __version__))
@@ -220,12 +237,16 @@ def generate(
                 hours=max(1, round(minutes / 60)),
                 bundle=f"{DOWNLOADS}/{zipped}",
                 verification=summary(course, root / RECORDS),
+                glossary=has_glossary,
+                readme_url=readme_url,
             ),
         )
         facts = env.get_template("lesson-facts.md")
         for lesson, context in zip(course.lessons, lessons, strict=True):
             notebook, solution = edition_paths(lesson, language)
-            page = _lesson_page(root / notebook, facts.render(lesson=context).strip())
+            page = _lesson_page(
+                root / notebook, facts.render(lesson=context, glossary=has_glossary).strip()
+            )
             out.write(f"{lesson.name}/{lesson.name}.ipynb", page)
             out.write(f"{DOWNLOADS}/{lesson.name}.ipynb", (root / notebook).read_bytes())
             out.write(f"{DOWNLOADS}/{lesson.name}-solution.ipynb", (root / solution).read_bytes())
