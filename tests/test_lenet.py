@@ -12,7 +12,8 @@ import torch
 from torch import nn
 from torch.utils.data import random_split
 
-from torchcourse import lenet
+from torchcourse import lenet, speed
+from torchcourse.checks import yours_or_reference
 
 TF32_HINT = (
     "TensorFloat32 tensor cores for float32 matrix multiplication available but not enabled. "
@@ -139,9 +140,25 @@ def test_yours_or_reference_trains_a_passing_class_and_falls_back_otherwise():
     class Yours(lenet.LeNet5):
         pass
 
-    assert lenet.yours_or_reference(Yours) == (Yours, True)
-    assert lenet.yours_or_reference(Stub) == (lenet.LeNet5, False)
-    assert lenet.yours_or_reference(NoActivation) == (lenet.LeNet5, False)
+    assert yours_or_reference("07.ex3", Yours, lenet.LeNet5) == (Yours, True)
+    assert yours_or_reference("07.ex3", Stub, lenet.LeNet5) == (lenet.LeNet5, False)
+    assert yours_or_reference("07.ex3", NoActivation, lenet.LeNet5) == (lenet.LeNet5, False)
+
+
+def test_the_reference_code_does_not_import_the_checks():
+    """Layers point one way: the checks may use lenet.py, never the reverse."""
+    import ast
+    import inspect
+
+    for module in (lenet, speed):
+        tree = ast.parse(inspect.getsource(module))
+        names = [
+            alias.name if isinstance(node, ast.Import) else node.module or ""
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        ]
+        assert not [n for n in names if n.startswith("torchcourse.checks")], module.__name__
 
 
 def test_laid_out_puts_images_in_the_recipes_memory_order():

@@ -44,28 +44,6 @@ class LeNet5(nn.Module):
         return self.fc3(x)
 
 
-def yours_or_reference(
-    learners: type[nn.Module], announce: bool = False
-) -> tuple[type[nn.Module], bool]:
-    """The learner's LeNet5 class of exercise 07.ex3 if it passes its check, else LeNet5.
-
-    Returns (the class to train, whether it is the learner's); with announce, also says which
-    one is trained, in the learner's language. Asking does not count as a try of the exercise:
-    the learner's hint ladder stays where it was.
-    """
-    from torchcourse.checks import PASSED, run_check
-    from torchcourse.i18n import _
-
-    yours = run_check("07.ex3", learners, record=False).status == PASSED
-    if announce:
-        print(
-            _("Training your LeNet5 from exercise 3.")
-            if yours
-            else _("Training the reference lenet.LeNet5: exercise 3 has not passed yet.")
-        )
-    return (learners, True) if yours else (LeNet5, False)
-
-
 class OldLeNet(nn.Module):
     """The LeNet of older tutorials: 3x3 first convolution and no activation function at all.
 

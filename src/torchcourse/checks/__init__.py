@@ -20,6 +20,7 @@ from torchcourse.checks.core import (
     known_state,
     reset_hints,
     run_check,
+    yours_or_reference,
 )
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "load_all",
     "reset_hints",
     "run_check",
+    "yours_or_reference",
 ]
 
 

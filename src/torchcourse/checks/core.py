@@ -383,3 +383,24 @@ def hint(exercise_id: str = _MISSING) -> None:
     if rung == len(ex.hints):
         line = join(line, _("(That is the last hint: the reference answer is in solutions/.)"))
     print(line)
+
+
+def yours_or_reference(exercise_id: str, yours: type, reference: type) -> tuple[type, bool]:
+    """(yours, True) if the learner's class passes the exercise's check, else (reference, False),
+    and one line, in the learner's language, saying which is used. Asking is not a try of the
+    exercise: the hint ladder stays where it was."""
+    number = exercise_id.split(".ex")[-1]
+    if run_check(exercise_id, yours, record=False).status == PASSED:
+        print(
+            _("Training your {name} from exercise {number}.").format(
+                name=yours.__name__, number=number
+            )
+        )
+        return yours, True
+    name = f"{reference.__module__.rsplit('.', 1)[-1]}.{reference.__qualname__}"
+    print(
+        _("Training the reference {name}: exercise {number} has not passed yet.").format(
+            name=name, number=number
+        )
+    )
+    return reference, False
