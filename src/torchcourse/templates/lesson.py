@@ -11,7 +11,8 @@
 # __OBJECTIVES__
 #
 # **Prerequisites:** __PREREQUISITES__ ·
-# **Time:** about __MINUTES__ minutes · **Designed for:** the CPU or any accelerator (CUDA, MPS, XPU)
+# **Time:** about __MINUTES__ minutes ·
+# **Designed for:** the CPU or any accelerator (CUDA, MPS, XPU)
 
 # %% [markdown]
 # ## Setup
