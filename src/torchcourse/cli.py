@@ -84,34 +84,25 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(1)
 
 
-def _seconds(text: str) -> float:
-    """A positive, finite number of seconds (argparse type)."""
+def _positive(text: str, problem: str) -> float:
+    """text as a positive, finite number; otherwise argparse's one-line error, problem."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(
-            _("{text} is not a positive number of seconds (e.g. --timeout 300)").format(
-                text=repr(text)
-            )
-        )
+        raise argparse.ArgumentTypeError(problem.format(text=repr(text)))
     return value
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (argparse type)."""
+    return _positive(text, _("{text} is not a positive number of seconds (e.g. --timeout 300)"))
 
 
 def _gigabytes(text: str) -> float:
     """A positive, finite number of gigabytes (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(
-            _("{text} is not a positive number of gigabytes (e.g. --memory 4)").format(
-                text=repr(text)
-            )
-        )
-    return value
+    return _positive(text, _("{text} is not a positive number of gigabytes (e.g. --memory 4)"))
 
 
 def _list(args) -> int:
