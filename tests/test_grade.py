@@ -126,7 +126,7 @@ for _ in range(40):
     if os.fork() == 0:
         time.sleep(30)
         os._exit(0)"""
-ALLOCATES = "hoard = torch.empty(3 * 2**30, dtype=torch.uint8)"
+ALLOCATES = "import torch\n\nhoard = torch.empty(3 * 2**30, dtype=torch.uint8)"
 DIES = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
 
 

@@ -282,7 +282,7 @@ WRONG = {
         ("averages a copy", _averages_a_copy, "still holds its own gradient", "nothing else"),
         ("divides by a hard-coded 2", _divides_by_2, "divided by 2, not by the number", "2, 8"),
         ("rebinds p.grad", _rebinds_grad, "holds a new .grad tensor", "point to another"),
-        ("only rank 0 reduces", _only_rank_0, "rank 1 never joined the all_reduce"),
+        ("only rank 0 reduces", _only_rank_0, "never joined the all_reduce"),
         ("takes the optimizer's step too", _takes_the_step_too, "changed the parameter"),
         (
             "divides on rank 0 only",

@@ -35,7 +35,7 @@ from torchcourse import grade_cells
 from torchcourse.checks.core import FAILED, NOT_ATTEMPTED, PASSED, Result
 from torchcourse.errors import CourseError
 from torchcourse.guard import STARTED, WROTE
-from torchcourse.i18n import _, use_language
+from torchcourse.i18n import SOURCE_LANGUAGE, _, use_language
 from torchcourse.i18n import language as language_now
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
@@ -110,8 +110,10 @@ def _reference(lesson: Lesson, root: Path) -> grade_cells.Reference:
 def _reference_of(lesson_id: str, solution: str, notebook: str, root: Path):
     solution = nbformat.read(root / solution, as_version=4)
     editions = []
-    for language in languages():
-        path = root / (notebook if language == "en" else translated_path(notebook, language))
+    for language in [SOURCE_LANGUAGE, *languages()]:  # languages(): the translated ones
+        path = root / (
+            notebook if language == SOURCE_LANGUAGE else translated_path(notebook, language)
+        )
         if path.is_file():
             editions.append(nbformat.read(path, as_version=4))
     return grade_cells.reference(solution, *editions)
