@@ -106,27 +106,32 @@ def translations(language: str) -> dict[str, str]:
                 )
             )
             continue
-        for message in catalog:
-            if message.id and isinstance(message.string, str) and message.string:
-                if message.fuzzy:
-                    continue
-                problem = placeholder_problem(message.id, message.string)
-                if problem is not None:
-                    _problems.append(
-                        (
-                            N_("{path} line {line}: {problem}: shown in English"),
-                            {
-                                "path": _shown(path),
-                                "line": message.lineno,
-                                "problem": problem,
-                                "have": sorted(fields(message.string) or ()),
-                                "want": sorted(fields(message.id) or ()),
-                            },
-                        )
+        for message, problem in translated_entries(catalog):
+            if problem is not None:
+                _problems.append(
+                    (
+                        N_("{path} line {line}: {problem}: shown in English"),
+                        {
+                            "path": _shown(path),
+                            "line": message.lineno,
+                            "problem": problem,
+                            "have": sorted(fields(message.string) or ()),
+                            "want": sorted(fields(message.id) or ()),
+                        },
                     )
-                    continue
-                found[message.id] = message.string
+                )
+                continue
+            found[message.id] = message.string
     return found
+
+
+def translated_entries(catalog) -> Iterator:
+    """(message, problem) for each translated entry of a Babel catalog that is not fuzzy;
+    problem is None, or what is wrong with its placeholders (placeholder_problem)."""
+    for message in catalog:
+        if message.id and isinstance(message.string, str) and message.string:
+            if not message.fuzzy:
+                yield message, placeholder_problem(message.id, message.string)
 
 
 def _say_problems(table: dict[str, str]) -> None:

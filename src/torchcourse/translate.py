@@ -40,7 +40,7 @@ from torchcourse.i18n import (
     _,
     fields,
     locales_dir,
-    placeholder_problem,
+    translated_entries,
 )
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
@@ -204,16 +204,12 @@ def read_catalog(path: Path, language: str) -> Catalog:
         catalog = read_po(io.BytesIO(data), locale=language, abort_invalid=True)
     except PoFileError as err:
         raise _damaged(path, getattr(err, "lineno", 0), " ".join(str(err).split())) from None
-    for message in catalog:
-        if message.id and isinstance(message.string, str) and message.string:
-            if message.fuzzy:
-                continue
-            problem = placeholder_problem(message.id, message.string)
-            if problem is not None:
-                text = _(problem).format(
-                    have=sorted(fields(message.string) or ()), want=sorted(fields(message.id))
-                )
-                raise _damaged(path, message.lineno, text)
+    for message, problem in translated_entries(catalog):
+        if problem is not None:
+            text = _(problem).format(
+                have=sorted(fields(message.string) or ()), want=sorted(fields(message.id))
+            )
+            raise _damaged(path, message.lineno, text)
     return catalog
 
 
