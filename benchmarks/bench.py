@@ -90,7 +90,7 @@ two-epoch bfloat16 recipe at batch 128 with the fused AdamW:
 | 2 epochs, batch 250, max_lr 0.03 | 99.04 / 98.80 / 98.94% | 98.93% |
 | 1.5 epochs, batch 250, max_lr 0.02 | 98.94 / 98.76 / 98.84% | 98.85% |
 | 2.5 epochs | 99.00 / 99.00 / 99.14 / 98.88 / 99.00% | 99.00% |
-| 2.5 epochs, batch 250, max_lr 0.02 (FAST) | 99.22 / 98.88 / 99.18 / 98.84 / 98.98% | 99.02% |
+| 2.5 epochs, batch 250, max_lr 0.02 (FAST then) | 99.22 / 98.88 / 99.18 / 98.84 / 98.98% | 99.02% |
 | 2 epochs, batch 500, max_lr 0.01 | 98.20 / 98.32 / 98.68% | 98.40% |
 | 2 epochs, batch 500, max_lr 0.02 | 98.70 / 98.56 / 98.68% | 98.65% |
 | 2 epochs, batch 500, max_lr 0.03 | 98.90 / 98.50 / 98.78% | 98.73% |
@@ -101,16 +101,46 @@ two-epoch bfloat16 recipe at batch 128 with the fused AdamW:
 
 (Batch sizes 200, 250, 500 and 1000 divide the 55,000 images, so every batch has one shape.)
 
+A third round, five seeds each (0 to 4, one thread, two runs at a time on a machine shared with
+other jobs), from FAST as it then was (2.5 epochs, batch 250, max_lr 0.02, 20% warm-up, label
+smoothing 0.1, weight decay 0.01), changing what the row says:
+
+| Variant | Validation accuracy | Mean |
+|---|---|---|
+| 2 epochs, max_lr 0.01 | 98.90 / 98.76 / 98.90 / 98.78 / 98.82% | 98.83% |
+| 2 epochs, max_lr 0.015 | 99.18 / 98.70 / 98.92 / 98.78 / 98.70% | 98.86% |
+| 2 epochs, 30% warm-up | 99.14 / 98.88 / 99.00 / 99.00 / 98.96% | 98.996% |
+| 2 epochs, 40% warm-up | 98.98 / 99.06 / 98.98 / 98.98 / 98.94% | 98.99% |
+| 2 epochs, 30% warm-up, max_lr 0.015 | 99.12 / 98.92 / 99.02 / 98.86 / 98.88% | 98.96% |
+| 2 epochs, 30% warm-up, max_lr 0.025 | 99.02 / 98.78 / 99.08 / 98.96 / 98.94% | 98.96% |
+| 2 epochs, 30% warm-up, weight decay 0.05 | 99.18 / 98.84 / 98.98 / 98.82 / 98.92% | 98.95% |
+| 2 epochs, 30% warm-up, label smoothing 0.15 | 99.12 / 98.82 / 99.10 / 98.94 / 98.84% | 98.96% |
+| 2 epochs, no weight decay | 99.10 / 98.78 / 99.08 / 98.92 / 98.84% | 98.94% |
+| 2 epochs, label smoothing 0.05 | 99.12 / 98.78 / 99.10 / 98.78 / 98.90% | 98.94% |
+| 2 epochs, batch 500, max_lr 0.02 | 98.84 / 98.56 / 98.66 / 98.56 / 98.62% | 98.65% |
+| 2 epochs, batch 500, max_lr 0.03 | 98.90 / 98.62 / 98.80 / 98.72 / 98.56% | 98.72% |
+| 2 epochs, batch 500, max_lr 0.04 | 98.76 / 98.56 / 98.90 / 98.70 / 98.76% | 98.74% |
+| 2.5 epochs, batch 500, max_lr 0.03 | 99.02 / 98.78 / 98.92 / 98.98 / 98.84% | 98.91% |
+| 2 epochs, Nesterov SGD, max_lr 0.1 | 97.58 / 97.92 / 97.84 / 96.50 / 97.94% | 97.56% |
+| 2.25 epochs | 99.14 / 98.88 / 99.02 / 98.88 / 98.96% | 98.98% |
+| 2.25 epochs, 30% warm-up (FAST) | 99.26 / 98.88 / 99.10 / 99.00 / 99.10% | 99.07% |
+
+(Their test accuracies, looked at only after FAST was chosen: 2.25 epochs with 30% warm-up gave
+99.20 / 99.15 / 99.21 / 99.17 / 99.20% for seeds 0 to 4 with one thread.)
+
 The rule: the fewest epochs whose mean validation accuracy reaches 99.0%, then the fastest
-variant of that length. The earlier table's two epochs qualified with three seeds (99.06%);
-with the fused AdamW, whose rounding differs, the same three seeds gave 98.97%, and with five
-seeds two epochs gave 98.94% (at max_lr 0.01 and 0.02 alike). Two and a half epochs reach
-99.00% at batch 128 and 99.02% at batch 250 over five seeds, and batch 250 costs about a sixth
-less per image (the speed table below), so FAST trains 2.5 epochs at batch 250 with max_lr
-0.02. With 5,000 validation images one seed's accuracy has a standard error of about 0.14%, so
-a mean of five has about 0.06%: every variant from 1.5 to 2.5 epochs at batch 128 to 250 lies
-within noise of 99.0%, and the rule keeps to 99.0% on purpose (a recipe that only ties with
-it on validation may miss it on test).
+variant of that length. The first table's two epochs qualified with three seeds (99.06%); with
+the fused AdamW, whose rounding differs, the same three seeds gave 98.97%, and with five seeds
+two epochs gave 98.94% (at max_lr 0.01 and 0.02 alike). The second round settled on 2.5 epochs
+at batch 250 (99.02%; batch 250 costs about a sixth less per image than batch 128, the speed
+table below). In the third round no two-epoch variant reached 99.0% (the closest, 30% warm-up,
+gave 98.996%), and 2.25 epochs with 30% warm-up gave 99.07%, so FAST now trains 2.25 epochs at
+batch 250 with max_lr 0.02 and 30% warm-up: 10% fewer steps than 2.5 epochs. With 5,000
+validation images one seed's accuracy has a standard error of about 0.14%, so a mean of five
+has about 0.06%: every variant from 1.5 to 2.5 epochs at batch 128 to 250 lies within noise of
+99.0%, and so many variants tried on one validation split favour a lucky one. The rule keeps
+to 99.0% on purpose (a recipe that only ties with it on validation may miss it on test), and
+the bench reports the test accuracy of every seed.
 Bigger batches cost accuracy per epoch: batch 500 needs more than two epochs, which eats the
 speed it gains per image. The MNIST test images are on average easier than the held-out
 training images, so test accuracies run a little above validation accuracies.
