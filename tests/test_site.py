@@ -123,20 +123,17 @@ def browser():
 
 
 def _tab(browser, server, **options):
-    """A fresh light-mode tab; tab.problems collects console errors, page errors, failed and
-    non-local requests (the site must work offline)."""
+    """A light-mode tab in a new browser context; tab.problems collects console errors, page
+    errors, failed requests and requests outside the site (the site must work offline)."""
     context = browser.new_context(color_scheme="light", **options)
     problems: list[str] = []
 
-    def route(route):
-        if route.request.url.startswith(server) or route.request.url.startswith("data:"):
-            route.continue_()
-        else:
-            problems.append(f"request outside the site: {route.request.url}")
-            route.abort()
+    def outside(request):
+        if not request.url.startswith((server, "data:")):
+            problems.append(f"request outside the site: {request.url}")
 
-    context.route("**/*", route)
     tab = context.new_page()
+    tab.on("request", outside)
     tab.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
     tab.on("pageerror", lambda err: problems.append(f"page error: {err}"))
     tab.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}"))
@@ -146,19 +143,47 @@ def _tab(browser, server, **options):
     return tab
 
 
-@pytest.fixture
-def page(browser, server):
+def _test_tab(tab):
+    """The module's tab for one test: it starts with no problems, and the test's page is left
+    (its late requests stopped) before the next test starts."""
+    tab.problems.clear()
+    yield tab
+    tab.goto("about:blank")
+
+
+@pytest.fixture(scope="module")
+def desktop(browser, server):
+    """One desktop tab for the whole module: one browser context per test cost about a second
+    a test (a cold cache, every script compiled again). Nothing the tests do is stored in it."""
     tab = _tab(browser, server, viewport={"width": 1280, "height": 900})
     yield tab
     tab.context.close()
 
 
 @pytest.fixture
-def phone(browser, server):
-    """A tab as a 390 px wide phone shows it (touch, mobile viewport)."""
+def page(desktop):
+    yield from _test_tab(desktop)
+
+
+@pytest.fixture
+def fresh_page(browser, server):
+    """A desktop tab in a browser context of its own (for a test that stores a setting)."""
+    tab = _tab(browser, server, viewport={"width": 1280, "height": 900})
+    yield tab
+    tab.context.close()
+
+
+@pytest.fixture(scope="module")
+def phone_tab(browser, server):
+    """A tab as a 390 px wide phone shows it (touch, mobile viewport), for the whole module."""
     tab = _tab(browser, server, viewport=PHONE, is_mobile=True, has_touch=True)
     yield tab
     tab.context.close()
+
+
+@pytest.fixture
+def phone(phone_tab):
+    yield from _test_tab(phone_tab)
 
 
 def visit(page, path: str = "", settle: bool = True):
@@ -352,6 +377,14 @@ def test_missing_chromium_skips_locally_and_fails_in_ci(tmp_path):
 # --- in the browser --------------------------------------------------------------------------
 
 
+def test_a_request_outside_the_site_is_a_problem(page):
+    """The offline check itself: a page that loads an image from elsewhere is reported."""
+    outside = "http://example.invalid/plot.png"
+    with page.expect_request(outside):
+        page.set_content(f'<img src="{outside}">', wait_until="commit")
+    assert f"request outside the site: {outside}" in page.problems
+
+
 def test_home_page(page):
     visit(page)
     article = page.locator("article.bd-article")
@@ -475,7 +508,8 @@ def test_search_lists_the_autograd_chapter(page):
     assert not page.problems, "\n".join(page.problems)
 
 
-def test_dark_mode_switch_changes_the_theme(page):
+def test_dark_mode_switch_changes_the_theme(fresh_page):
+    page = fresh_page
     visit(page, page_path(LESSONS[0]))
 
     def theme():
