@@ -123,16 +123,19 @@ def browser():
 
 
 def _tab(browser, server, **options):
-    """A light-mode tab in a new browser context; tab.problems collects console errors, page
-    errors, failed requests and requests outside the site (the site must work offline)."""
-    context = browser.new_context(color_scheme="light", **options)
+    """A light-mode tab in a new browser context (see _watch)."""
+    return _watch(browser.new_context(color_scheme="light", **options).new_page(), server)
+
+
+def _watch(tab, server):
+    """tab.problems collects console errors, page errors, failed requests and requests outside
+    the site (the site must work offline)."""
     problems: list[str] = []
 
     def outside(request):
         if not request.url.startswith((server, "data:")):
             problems.append(f"request outside the site: {request.url}")
 
-    tab = context.new_page()
     tab.on("request", outside)
     tab.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
     tab.on("pageerror", lambda err: problems.append(f"page error: {err}"))
@@ -163,6 +166,18 @@ def desktop(browser, server):
 @pytest.fixture
 def page(desktop):
     yield from _test_tab(desktop)
+
+
+@pytest.fixture(scope="module", params=LESSONS, ids=lambda lesson: lesson.id)
+def lesson_page(request, desktop):
+    """A lesson's page in a tab of its own (same cache), opened once, images loaded and network
+    quiet, for the tests that only read it: one visit a lesson instead of four."""
+    tab = _watch(desktop.context.new_page(), desktop.base)
+    tab.lesson = request.param
+    visit(tab, page_path(tab.lesson))
+    tab.wait_for_function("Array.from(document.images).every(img => img.complete)")
+    yield tab
+    tab.close()
 
 
 @pytest.fixture
@@ -408,17 +423,13 @@ def test_nav_order_equals_lessons_yml(page):
     assert hrefs == [page_path(lesson) for lesson in LESSONS]
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
-def test_lesson_page_loads_without_console_errors(page, lesson):
-    visit(page, page_path(lesson))
-    page.wait_for_function("Array.from(document.images).every(img => img.complete)")
+def test_lesson_page_loads_without_console_errors(lesson_page):
+    page, lesson = lesson_page, lesson_page.lesson
     assert not page.problems, f"{page_path(lesson)}:\n" + "\n".join(page.problems)
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
-def test_every_image_rendered(page, lesson):
-    visit(page, page_path(lesson))
-    page.wait_for_function("Array.from(document.images).every(img => img.complete)")
+def test_every_image_rendered(lesson_page):
+    page, lesson = lesson_page, lesson_page.lesson
     images = page.evaluate(
         "Array.from(document.images).map(img => [img.getAttribute('src'), img.naturalWidth])"
     )
@@ -426,9 +437,8 @@ def test_every_image_rendered(page, lesson):
     assert not broken, f"{page_path(lesson)}: images that did not render: {broken}"
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
-def test_lesson_page_shows_its_facts(page, lesson):
-    visit(page, page_path(lesson), settle=False)
+def test_lesson_page_shows_its_facts(lesson_page):
+    page, lesson = lesson_page, lesson_page.lesson
     article = page.locator("article.bd-article")
     h1 = article.locator("h1").first.evaluate("h => h.firstChild.textContent")
     assert h1.strip() == f"{lesson.id} · {lesson.title}"
@@ -457,9 +467,8 @@ def test_lesson_page_shows_its_facts(page, lesson):
     assert article.locator("a.tc-binder").get_attribute("href") == urls["binder"]
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
-def test_download_links_resolve_to_the_notebooks(page, lesson):
-    visit(page, page_path(lesson), settle=False)
+def test_download_links_resolve_to_the_notebooks(lesson_page):
+    page, lesson = lesson_page, lesson_page.lesson
     downloads = page.locator(".tc-facts a.download")
     assert downloads.count() == 2
     for i, rel in enumerate((lesson.notebook, lesson.solution)):
@@ -509,7 +518,7 @@ def test_search_lists_the_autograd_chapter(page):
 
 
 def test_dark_mode_switch_changes_the_theme(fresh_page):
-    page = fresh_page
+    page = fresh_page  # the choice of theme is stored: not in the module's tab
     visit(page, page_path(LESSONS[0]))
 
     def theme():
