@@ -168,16 +168,24 @@ def page(desktop):
     yield from _test_tab(desktop)
 
 
-@pytest.fixture(scope="module", params=LESSONS, ids=lambda lesson: lesson.id)
-def lesson_page(request, desktop):
-    """A lesson's page in a tab of its own (same cache), opened once, images loaded and network
-    quiet, for the tests that only read it: one visit a lesson instead of four."""
+@pytest.fixture(scope="module")
+def reader(desktop):
+    """A second desktop tab (same cache), used by lesson_page only."""
     tab = _watch(desktop.context.new_page(), desktop.base)
-    tab.lesson = request.param
-    visit(tab, page_path(tab.lesson))
-    tab.wait_for_function("Array.from(document.images).every(img => img.complete)")
     yield tab
     tab.close()
+
+
+@pytest.fixture(scope="module", params=LESSONS, ids=lambda lesson: lesson.id)
+def lesson_page(request, reader):
+    """A lesson's page, opened once (images loaded, network quiet) for the tests that only read
+    it: one visit a lesson instead of four."""
+    reader.problems.clear()
+    reader.lesson = request.param
+    visit(reader, page_path(reader.lesson))
+    reader.wait_for_function("Array.from(document.images).every(img => img.complete)")
+    yield reader
+    reader.goto("about:blank")
 
 
 @pytest.fixture
@@ -572,8 +580,8 @@ def test_every_page_links_to_itself_in_the_other_languages(page, language, lesso
         href = urljoin(page.url, links.nth(i).get_attribute("href"))
         assert href == page.base + edition_page(other, lesson), f"{href} is not its counterpart"
         assert links.nth(i).inner_text() == LANGUAGES[other]
-    links.first.click()
-    page.wait_for_url(page.base + edition_page(others[0], lesson))
+    links.first.click()  # the page it opens is checked (problems too) as its own case
+    page.wait_for_url(page.base + edition_page(others[0], lesson), wait_until="commit")
     assert not page.problems, "\n".join(page.problems)
 
 
