@@ -156,8 +156,9 @@ def _test_tab(tab):
 
 @pytest.fixture(scope="module")
 def desktop(browser, server):
-    """One desktop tab for the whole module: one browser context per test cost about a second
-    a test (a cold cache, every script compiled again). Nothing the tests do is stored in it."""
+    """One desktop tab for the whole module: a browser context per test cost about a second a
+    test (a cold cache, every script compiled again). A test that stores a setting (the theme)
+    takes fresh_page instead."""
     tab = _tab(browser, server, viewport={"width": 1280, "height": 900})
     yield tab
     tab.context.close()
@@ -178,8 +179,8 @@ def reader(desktop):
 
 @pytest.fixture(scope="module", params=LESSONS, ids=lambda lesson: lesson.id)
 def lesson_page(request, reader):
-    """A lesson's page, opened once (images loaded, network quiet) for the tests that only read
-    it: one visit a lesson instead of four."""
+    """A lesson's page, opened once (images loaded, network quiet) and shared by the tests that
+    only read it (none may navigate it): one visit a lesson instead of four."""
     reader.problems.clear()
     reader.lesson = request.param
     visit(reader, page_path(reader.lesson))
