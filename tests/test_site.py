@@ -123,20 +123,20 @@ def browser():
 
 
 def _tab(browser, server, **options):
-    """A fresh light-mode tab; tab.problems collects console errors, page errors, failed and
-    non-local requests (the site must work offline)."""
-    context = browser.new_context(color_scheme="light", **options)
+    """A light-mode tab in a new browser context (see _watch)."""
+    return _watch(browser.new_context(color_scheme="light", **options).new_page(), server)
+
+
+def _watch(tab, server):
+    """tab.problems collects console errors, page errors, failed requests and requests outside
+    the site (the site must work offline)."""
     problems: list[str] = []
 
-    def route(route):
-        if route.request.url.startswith(server) or route.request.url.startswith("data:"):
-            route.continue_()
-        else:
-            problems.append(f"request outside the site: {route.request.url}")
-            route.abort()
+    def outside(request):
+        if not request.url.startswith((server, "data:")):
+            problems.append(f"request outside the site: {request.url}")
 
-    context.route("**/*", route)
-    tab = context.new_page()
+    tab.on("request", outside)
     tab.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
     tab.on("pageerror", lambda err: problems.append(f"page error: {err}"))
     tab.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}"))
@@ -146,19 +146,68 @@ def _tab(browser, server, **options):
     return tab
 
 
-@pytest.fixture
-def page(browser, server):
+def _test_tab(tab):
+    """The module's tab for one test: it starts with no problems, and the test's page is left
+    (its late requests stopped) before the next test starts."""
+    tab.problems.clear()
+    yield tab
+    tab.goto("about:blank")
+
+
+@pytest.fixture(scope="module")
+def desktop(browser, server):
+    """One desktop tab for the whole module: a browser context per test cost about a second a
+    test (a cold cache, every script compiled again). A test that stores a setting (the theme)
+    takes fresh_page instead."""
     tab = _tab(browser, server, viewport={"width": 1280, "height": 900})
     yield tab
     tab.context.close()
 
 
 @pytest.fixture
-def phone(browser, server):
-    """A tab as a 390 px wide phone shows it (touch, mobile viewport)."""
+def page(desktop):
+    yield from _test_tab(desktop)
+
+
+@pytest.fixture(scope="module")
+def reader(desktop):
+    """A second desktop tab (same cache), used by lesson_page only."""
+    tab = _watch(desktop.context.new_page(), desktop.base)
+    yield tab
+    tab.close()
+
+
+@pytest.fixture(scope="module", params=LESSONS, ids=lambda lesson: lesson.id)
+def lesson_page(request, reader):
+    """A lesson's page, opened once (images loaded, network quiet) and shared by the tests that
+    only read it (none may navigate it): one visit a lesson instead of four."""
+    reader.problems.clear()
+    reader.lesson = request.param
+    visit(reader, page_path(reader.lesson))
+    reader.wait_for_function("Array.from(document.images).every(img => img.complete)")
+    yield reader
+    reader.goto("about:blank")
+
+
+@pytest.fixture
+def fresh_page(browser, server):
+    """A desktop tab in a browser context of its own (for a test that stores a setting)."""
+    tab = _tab(browser, server, viewport={"width": 1280, "height": 900})
+    yield tab
+    tab.context.close()
+
+
+@pytest.fixture(scope="module")
+def phone_tab(browser, server):
+    """A tab as a 390 px wide phone shows it (touch, mobile viewport), for the whole module."""
     tab = _tab(browser, server, viewport=PHONE, is_mobile=True, has_touch=True)
     yield tab
     tab.context.close()
+
+
+@pytest.fixture
+def phone(phone_tab):
+    yield from _test_tab(phone_tab)
 
 
 def visit(page, path: str = "", settle: bool = True):
@@ -352,6 +401,14 @@ def test_missing_chromium_skips_locally_and_fails_in_ci(tmp_path):
 # --- in the browser --------------------------------------------------------------------------
 
 
+def test_a_request_outside_the_site_is_a_problem(page):
+    """The offline check itself: a page that loads an image from elsewhere is reported."""
+    outside = "http://example.invalid/plot.png"
+    with page.expect_request(outside):
+        page.set_content(f'<img src="{outside}">', wait_until="commit")
+    assert f"request outside the site: {outside}" in page.problems
+
+
 def test_home_page(page):
     visit(page)
     article = page.locator("article.bd-article")
@@ -375,17 +432,13 @@ def test_nav_order_equals_lessons_yml(page):
     assert hrefs == [page_path(lesson) for lesson in LESSONS]
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
-def test_lesson_page_loads_without_console_errors(page, lesson):
-    visit(page, page_path(lesson))
-    page.wait_for_function("Array.from(document.images).every(img => img.complete)")
+def test_lesson_page_loads_without_console_errors(lesson_page):
+    page, lesson = lesson_page, lesson_page.lesson
     assert not page.problems, f"{page_path(lesson)}:\n" + "\n".join(page.problems)
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
-def test_every_image_rendered(page, lesson):
-    visit(page, page_path(lesson))
-    page.wait_for_function("Array.from(document.images).every(img => img.complete)")
+def test_every_image_rendered(lesson_page):
+    page, lesson = lesson_page, lesson_page.lesson
     images = page.evaluate(
         "Array.from(document.images).map(img => [img.getAttribute('src'), img.naturalWidth])"
     )
@@ -393,9 +446,8 @@ def test_every_image_rendered(page, lesson):
     assert not broken, f"{page_path(lesson)}: images that did not render: {broken}"
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
-def test_lesson_page_shows_its_facts(page, lesson):
-    visit(page, page_path(lesson), settle=False)
+def test_lesson_page_shows_its_facts(lesson_page):
+    page, lesson = lesson_page, lesson_page.lesson
     article = page.locator("article.bd-article")
     h1 = article.locator("h1").first.evaluate("h => h.firstChild.textContent")
     assert h1.strip() == f"{lesson.id} · {lesson.title}"
@@ -424,9 +476,8 @@ def test_lesson_page_shows_its_facts(page, lesson):
     assert article.locator("a.tc-binder").get_attribute("href") == urls["binder"]
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
-def test_download_links_resolve_to_the_notebooks(page, lesson):
-    visit(page, page_path(lesson), settle=False)
+def test_download_links_resolve_to_the_notebooks(lesson_page):
+    page, lesson = lesson_page, lesson_page.lesson
     downloads = page.locator(".tc-facts a.download")
     assert downloads.count() == 2
     for i, rel in enumerate((lesson.notebook, lesson.solution)):
@@ -475,7 +526,8 @@ def test_search_lists_the_autograd_chapter(page):
     assert not page.problems, "\n".join(page.problems)
 
 
-def test_dark_mode_switch_changes_the_theme(page):
+def test_dark_mode_switch_changes_the_theme(fresh_page):
+    page = fresh_page  # the choice of theme is stored: not in the module's tab
     visit(page, page_path(LESSONS[0]))
 
     def theme():
@@ -529,8 +581,8 @@ def test_every_page_links_to_itself_in_the_other_languages(page, language, lesso
         href = urljoin(page.url, links.nth(i).get_attribute("href"))
         assert href == page.base + edition_page(other, lesson), f"{href} is not its counterpart"
         assert links.nth(i).inner_text() == LANGUAGES[other]
-    links.first.click()
-    page.wait_for_url(page.base + edition_page(others[0], lesson))
+    links.first.click()  # the page it opens is checked (problems too) as its own case
+    page.wait_for_url(page.base + edition_page(others[0], lesson), wait_until="commit")
     assert not page.problems, "\n".join(page.problems)
 
 
