@@ -267,8 +267,9 @@ def test_ranks_die_with_a_parent_killed_by_sigkill(tmp_path):
     finally:
         kernel.kill()
         kernel.wait()
-    time.sleep(5)
-    survivors = [pid for pid in below if _alive(pid)]
+    deadline = time.monotonic() + 5
+    while (survivors := [pid for pid in below if _alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
     for pid in survivors:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
@@ -314,37 +315,28 @@ def test_elements_sent_and_collectives_are_counted():
     assert outcome.collectives == [["barrier"], ["barrier"]]
 
 
-def test_a_script_without_a_main_guard_is_not_run_again_in_the_ranks(tmp_path):
-    script = tmp_path / "script.py"
-    script.write_text(
-        "import torch.distributed as dist\n"
-        "from torchcourse.distributed import run_ranks\n"
-        "print('script ran')\n"
-        "def rank():\n    return dist.get_rank()\n"
-        "print(run_ranks(rank))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=_env()
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == "script ran\n[0, 1]\n"
+# One script, run twice at once: each run starts a Python, torch and a forkserver of its own.
+SCRIPT = """\
+import torch, torch.distributed as dist
+from torchcourse.distributed import run_ranks
+print('script ran')
+def total():
+    t = torch.ones(1)
+    for _ in range(200):
+        dist.all_reduce(t)
+        t /= 2
+    return dist.get_rank(), t.item()
+print(run_ranks(total))
+"""
+SCRIPT_OUTPUT = "script ran\n[(0, 1.0), (1, 1.0)]\n"
 
 
-def test_two_groups_at_once_on_one_machine_pick_their_own_ports(tmp_path):
-    """As under pytest-xdist: two processes each running a group at the same time."""
-    script = tmp_path / "group.py"
-    script.write_text(
-        "import torch, torch.distributed as dist\n"
-        "from torchcourse.distributed import run_ranks\n"
-        "def total():\n"
-        "    t = torch.ones(1)\n"
-        "    for _ in range(200):\n"
-        "        dist.all_reduce(t)\n"
-        "        t /= 2\n"
-        "    return t.item()\n"
-        "if __name__ == '__main__':\n"
-        "    print(run_ranks(total))\n"
-    )
+@pytest.fixture(scope="module")
+def two_scripts_at_once(tmp_path_factory) -> list[tuple[int, str, str]]:
+    """SCRIPT (no main guard) in two processes at the same time, as under pytest-xdist: the
+    return code, output and errors of each."""
+    script = tmp_path_factory.mktemp("script") / "script.py"
+    script.write_text(SCRIPT)
     runs = [
         subprocess.Popen(
             [sys.executable, str(script)],
@@ -356,9 +348,20 @@ def test_two_groups_at_once_on_one_machine_pick_their_own_ports(tmp_path):
         for _ in range(2)
     ]
     outputs = [run.communicate(timeout=300) for run in runs]
-    for run, (out, err) in zip(runs, outputs):
-        assert run.returncode == 0, err
-        assert out == "[1.0, 1.0]\n"
+    return [(run.returncode, out, err) for run, (out, err) in zip(runs, outputs)]
+
+
+def test_a_script_without_a_main_guard_is_not_run_again_in_the_ranks(two_scripts_at_once):
+    returncode, out, err = two_scripts_at_once[0]
+    assert returncode == 0, err
+    assert out == SCRIPT_OUTPUT, "the script ran once, in its own process only"
+
+
+def test_two_groups_at_once_on_one_machine_pick_their_own_ports(two_scripts_at_once):
+    """Two processes each running a group at the same time."""
+    for returncode, out, err in two_scripts_at_once:
+        assert returncode == 0, err
+        assert out == SCRIPT_OUTPUT
 
 
 def test_free_port_can_be_bound():
