@@ -315,53 +315,76 @@ def test_elements_sent_and_collectives_are_counted():
     assert outcome.collectives == [["barrier"], ["barrier"]]
 
 
-# One script, run twice at once: each run starts a Python, torch and a forkserver of its own.
+# A script without a main guard. Its ranks all-reduce until this test's own group has run
+# meanwhile (the test then creates `stop`), so two groups surely run at the same time.
 SCRIPT = """\
-import torch, torch.distributed as dist
+import os, sys, time, torch, torch.distributed as dist
 from torchcourse.distributed import run_ranks
 print('script ran')
-def total():
+def until_stopped(folder):
+    open(os.path.join(folder, f'running{dist.get_rank()}'), 'w').close()
     t = torch.ones(1)
-    for _ in range(200):
+    while True:
+        stop = torch.tensor([float(os.path.exists(os.path.join(folder, 'stop')))])
+        dist.all_reduce(stop, op=dist.ReduceOp.MAX)  # the ranks stop together
+        if stop.item():
+            return dist.get_rank()
         dist.all_reduce(t)
-        t /= 2
-    return dist.get_rank(), t.item()
-print(run_ranks(total))
+        time.sleep(0.01)
+print(run_ranks(until_stopped, sys.argv[1], timeout=240))
 """
-SCRIPT_OUTPUT = "script ran\n[(0, 1.0), (1, 1.0)]\n"
 
 
 @pytest.fixture(scope="module")
-def two_scripts_at_once(tmp_path_factory) -> list[tuple[int, str, str]]:
-    """SCRIPT (no main guard) in two processes at the same time, as under pytest-xdist: the
-    return code, output and errors of each."""
-    script = tmp_path_factory.mktemp("script") / "script.py"
-    script.write_text(SCRIPT)
-    runs = [
-        subprocess.Popen(
-            [sys.executable, str(script)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=_env(),
-        )
-        for _ in range(2)
-    ]
-    outputs = [run.communicate(timeout=300) for run in runs]
-    return [(run.returncode, out, err) for run, (out, err) in zip(runs, outputs)]
+def script_beside_a_group(tmp_path_factory) -> dict:
+    """SCRIPT in a process of its own and, while its ranks run, a group of this process (as
+    under pytest-xdist): the script's return code, output and errors, this group's results,
+    and whether the script's ranks ran before and after this group."""
+    folder = tmp_path_factory.mktemp("script")
+    (folder / "script.py").write_text(SCRIPT)
+    script = subprocess.Popen(
+        [sys.executable, str(folder / "script.py"), str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+
+    def total():
+        t = torch.ones(1)
+        for _ in range(200):
+            dist.all_reduce(t)
+            t /= 2
+        return t.item()
+
+    try:
+        deadline = time.monotonic() + 240
+        running = [folder / f"running{rank}" for rank in (0, 1)]
+        while not all(p.exists() for p in running) and script.poll() is None:
+            assert time.monotonic() < deadline, "the script's ranks did not start"
+            time.sleep(0.1)
+        before = all(p.exists() for p in running) and script.poll() is None
+        here = run_ranks(total)
+        after = script.poll() is None
+    finally:
+        (folder / "stop").touch()
+    out, err = script.communicate(timeout=300)
+    return {"script": (script.returncode, out, err), "here": here, "overlap": before and after}
 
 
-def test_a_script_without_a_main_guard_is_not_run_again_in_the_ranks(two_scripts_at_once):
-    returncode, out, err = two_scripts_at_once[0]
+def test_a_script_without_a_main_guard_is_not_run_again_in_the_ranks(script_beside_a_group):
+    returncode, out, err = script_beside_a_group["script"]
     assert returncode == 0, err
-    assert out == SCRIPT_OUTPUT, "the script ran once, in its own process only"
+    assert out == "script ran\n[0, 1]\n", "the script ran once, in its own process only"
 
 
-def test_two_groups_at_once_on_one_machine_pick_their_own_ports(two_scripts_at_once):
+def test_two_groups_at_once_on_one_machine_pick_their_own_ports(script_beside_a_group):
     """Two processes each running a group at the same time."""
-    for returncode, out, err in two_scripts_at_once:
-        assert returncode == 0, err
-        assert out == SCRIPT_OUTPUT
+    assert script_beside_a_group["overlap"], "the script's group ran all through this one's"
+    assert script_beside_a_group["here"] == [1.0, 1.0]
+    returncode, out, err = script_beside_a_group["script"]
+    assert returncode == 0, err
+    assert out.endswith("[0, 1]\n")
 
 
 def test_free_port_can_be_bound():
