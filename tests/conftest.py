@@ -18,6 +18,15 @@ def course():
     return load_course(ROOT / "lessons.yml")
 
 
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory):
+    """The wheel test_packaging.course_wheel gives: built once for every test that installs it
+    (test_packaging.py, test_setup_install.py)."""
+    from test_packaging import course_wheel
+
+    return course_wheel(tmp_path_factory.mktemp("wheel"))
+
+
 @pytest.fixture(autouse=True)
 def fresh_hint_ladders():
     """Each test starts like a new notebook session: no hints shown, nothing passed."""

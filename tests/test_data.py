@@ -212,14 +212,30 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def test_doctor_names_a_broken_checksum_list_in_one_line(course_copy):
+def _doctor_here(monkeypatch, capsys, cwd: Path, **env: str) -> tuple[int, str, str]:
+    """`torchcourse doctor` as its command line runs it, in this process (a fresh interpreter
+    costs seconds), from cwd with no TORCHCOURSE_ variable but env: status, stdout, stderr."""
+    from torchcourse.cli import main
+
+    for name in [n for n in os.environ if n.startswith("TORCHCOURSE_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(cwd)
+    status = main(["doctor"])
+    return (status, *capsys.readouterr())
+
+
+def test_doctor_names_a_broken_checksum_list_in_one_line(course_copy, monkeypatch, capsys):
     (course_copy / "SHA256SUMS").write_bytes(b"\xff\xfe garbage")
-    done = _doctor(_env(TORCHCOURSE_ROOT=str(course_copy.parents[1])), course_copy)
-    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
-    assert re.search(r"^mnist +.*SHA256SUMS is not text", done.stdout, re.MULTILINE)
+    root = str(course_copy.parents[1])
+    status, out, err = _doctor_here(monkeypatch, capsys, course_copy, TORCHCOURSE_ROOT=root)
+    assert status == 1 and "Traceback" not in out + err
+    assert re.search(r"^mnist +.*SHA256SUMS is not text", out, re.MULTILINE)
 
 
 def test_doctor_survives_a_torchvision_that_does_not_import(tmp_path):
+    """In a fresh interpreter: no module imported before doctor may need torchvision."""
     done = _doctor(_env(), ROOT, "sys.modules['torchvision'] = None")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
@@ -228,13 +244,13 @@ def test_doctor_survives_a_torchvision_that_does_not_import(tmp_path):
     assert re.search(r"^mnist +4 files, checksums OK", done.stdout, re.MULTILINE)
 
 
-def test_doctor_on_a_folder_that_is_not_a_course(tmp_path):
+def test_doctor_on_a_folder_that_is_not_a_course(tmp_path, monkeypatch, capsys):
     """TORCHCOURSE_ROOT pointing at some other folder: said as such, not as missing data."""
-    done = _doctor(_env(TORCHCOURSE_ROOT=str(tmp_path)), tmp_path)
-    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
-    assert f"TORCHCOURSE_ROOT={tmp_path} has no lessons.yml" in done.stdout
-    assert re.search(r"^mnist +not checked: fix the course first$", done.stdout, re.MULTILINE)
-    assert "SHA256SUMS" not in done.stdout
+    status, out, err = _doctor_here(monkeypatch, capsys, tmp_path, TORCHCOURSE_ROOT=str(tmp_path))
+    assert status == 1 and "Traceback" not in out + err
+    assert f"TORCHCOURSE_ROOT={tmp_path} has no lessons.yml" in out
+    assert re.search(r"^mnist +not checked: fix the course first$", out, re.MULTILINE)
+    assert "SHA256SUMS" not in out
 
 
 def test_a_dataset_error_under_plain_python_is_one_line(tmp_path):

@@ -267,8 +267,9 @@ def test_ranks_die_with_a_parent_killed_by_sigkill(tmp_path):
     finally:
         kernel.kill()
         kernel.wait()
-    time.sleep(5)
-    survivors = [pid for pid in below if _alive(pid)]
+    deadline = time.monotonic() + 5
+    while (survivors := [pid for pid in below if _alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
     for pid in survivors:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
@@ -314,51 +315,76 @@ def test_elements_sent_and_collectives_are_counted():
     assert outcome.collectives == [["barrier"], ["barrier"]]
 
 
-def test_a_script_without_a_main_guard_is_not_run_again_in_the_ranks(tmp_path):
-    script = tmp_path / "script.py"
-    script.write_text(
-        "import torch.distributed as dist\n"
-        "from torchcourse.distributed import run_ranks\n"
-        "print('script ran')\n"
-        "def rank():\n    return dist.get_rank()\n"
-        "print(run_ranks(rank))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=_env()
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == "script ran\n[0, 1]\n"
+# A script without a main guard. Its ranks all-reduce until this test's own group has run
+# meanwhile (the test then creates `stop`), so two groups surely run at the same time.
+SCRIPT = """\
+import os, sys, time, torch, torch.distributed as dist
+from torchcourse.distributed import run_ranks
+print('script ran')
+def until_stopped(folder):
+    open(os.path.join(folder, f'running{dist.get_rank()}'), 'w').close()
+    t = torch.ones(1)
+    while True:
+        stop = torch.tensor([float(os.path.exists(os.path.join(folder, 'stop')))])
+        dist.all_reduce(stop, op=dist.ReduceOp.MAX)  # the ranks stop together
+        if stop.item():
+            return dist.get_rank()
+        dist.all_reduce(t)
+        time.sleep(0.01)
+print(run_ranks(until_stopped, sys.argv[1], timeout=240))
+"""
 
 
-def test_two_groups_at_once_on_one_machine_pick_their_own_ports(tmp_path):
-    """As under pytest-xdist: two processes each running a group at the same time."""
-    script = tmp_path / "group.py"
-    script.write_text(
-        "import torch, torch.distributed as dist\n"
-        "from torchcourse.distributed import run_ranks\n"
-        "def total():\n"
-        "    t = torch.ones(1)\n"
-        "    for _ in range(200):\n"
-        "        dist.all_reduce(t)\n"
-        "        t /= 2\n"
-        "    return t.item()\n"
-        "if __name__ == '__main__':\n"
-        "    print(run_ranks(total))\n"
+@pytest.fixture(scope="module")
+def script_beside_a_group(tmp_path_factory) -> dict:
+    """SCRIPT in a process of its own and, while its ranks run, a group of this process (as
+    under pytest-xdist): the script's return code, output and errors, this group's results,
+    and whether the script's ranks ran before and after this group."""
+    folder = tmp_path_factory.mktemp("script")
+    (folder / "script.py").write_text(SCRIPT)
+    script = subprocess.Popen(
+        [sys.executable, str(folder / "script.py"), str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
     )
-    runs = [
-        subprocess.Popen(
-            [sys.executable, str(script)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=_env(),
-        )
-        for _ in range(2)
-    ]
-    outputs = [run.communicate(timeout=300) for run in runs]
-    for run, (out, err) in zip(runs, outputs):
-        assert run.returncode == 0, err
-        assert out == "[1.0, 1.0]\n"
+
+    def total():
+        t = torch.ones(1)
+        for _ in range(200):
+            dist.all_reduce(t)
+            t /= 2
+        return t.item()
+
+    try:
+        deadline = time.monotonic() + 240
+        running = [folder / f"running{rank}" for rank in (0, 1)]
+        while not all(p.exists() for p in running) and script.poll() is None:
+            assert time.monotonic() < deadline, "the script's ranks did not start"
+            time.sleep(0.1)
+        before = all(p.exists() for p in running) and script.poll() is None
+        here = run_ranks(total)
+        after = script.poll() is None
+    finally:
+        (folder / "stop").touch()
+    out, err = script.communicate(timeout=300)
+    return {"script": (script.returncode, out, err), "here": here, "overlap": before and after}
+
+
+def test_a_script_without_a_main_guard_is_not_run_again_in_the_ranks(script_beside_a_group):
+    returncode, out, err = script_beside_a_group["script"]
+    assert returncode == 0, err
+    assert out == "script ran\n[0, 1]\n", "the script ran once, in its own process only"
+
+
+def test_two_groups_at_once_on_one_machine_pick_their_own_ports(script_beside_a_group):
+    """Two processes each running a group at the same time."""
+    assert script_beside_a_group["overlap"], "the script's group ran all through this one's"
+    assert script_beside_a_group["here"] == [1.0, 1.0]
+    returncode, out, err = script_beside_a_group["script"]
+    assert returncode == 0, err
+    assert out.endswith("[0, 1]\n")
 
 
 def test_free_port_can_be_bound():

@@ -18,7 +18,6 @@ import zipfile
 from pathlib import Path
 
 import nbformat
-import pytest
 from setuptools import find_packages
 
 try:
@@ -137,11 +136,6 @@ def course_wheel(dest: Path) -> Path:
         assert path.name.startswith(f"torchcourse-{torchcourse.__version__}-"), path.name
         return path
     return build_wheel(dest)
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    return course_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 def test_the_sdist_builds_the_same_wheel(tmp_path):

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_packaging import course_wheel
 
 import torchcourse
 from torchcourse.i18n import LANG_ENV, _
@@ -57,10 +56,9 @@ def _borrowed(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def clean(tmp_path_factory) -> dict:
+def _clean_venv(tmp_path_factory) -> dict:
     """{"python": a new venv's interpreter without torchcourse, "env": the environment to run
-    it}: one per test, since the local-index test installs torchcourse into it."""
+    it, "base": its folder}."""
     base = tmp_path_factory.mktemp("clean")
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -82,6 +80,18 @@ def clean(tmp_path_factory) -> dict:
     )
     assert hidden.returncode != 0, "pip still sees the checkout's torchcourse"
     return {"python": python, "env": env, "base": base}
+
+
+@pytest.fixture
+def clean(tmp_path_factory) -> dict:
+    """A clean venv of its own, for a test that installs torchcourse into it."""
+    return _clean_venv(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def clean_uninstalled(tmp_path_factory) -> dict:
+    """A clean venv shared by the tests whose install fails (they leave it as it was)."""
+    return _clean_venv(tmp_path_factory)
 
 
 # Runs a cell as a Jupyter kernel does (IPython's shell, which honours _render_traceback_).
@@ -140,9 +150,11 @@ def local_index(folder: Path, wheel: Path) -> str:
     return (folder / "simple").as_uri()
 
 
-def test_from_a_local_index_the_cell_installs_this_version_and_the_notebook_passes(clean, tmp_path):
+def test_from_a_local_index_the_cell_installs_this_version_and_the_notebook_passes(
+    clean, wheel, tmp_path
+):
     start = time.perf_counter()
-    index = local_index(tmp_path / "index", course_wheel(tmp_path / "build"))
+    index = local_index(tmp_path / "index", wheel)
     run = tmp_path / "run"
     run.mkdir()
     nb = nbformat.read(NOTEBOOK, as_version=4)
@@ -172,7 +184,8 @@ def test_from_a_local_index_the_cell_installs_this_version_and_the_notebook_pass
 
 
 @pytest.mark.parametrize("language", ["en", "zh_CN"])
-def test_an_unreachable_index_gets_a_short_message_and_no_traceback(clean, language):
+def test_an_unreachable_index_gets_a_short_message_and_no_traceback(clean_uninstalled, language):
+    clean = clean_uninstalled
     # The English run keeps pip's own retries (about 10 s), as a learner would meet them.
     retries = {} if language == "en" else {"PIP_RETRIES": "0"}
     lines, seconds = run_cell(clean, UNREACHABLE, setup_source(COURSE, language), **retries)
