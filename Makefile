@@ -15,11 +15,13 @@ $(READY): pyproject.toml
 lab: $(READY)  ## JupyterLab on your own copies of the notebooks, in workspace/
 	$(BIN)/python -m torchcourse lab
 
-# Two notebook kernels share the 2 cores: one torch thread each avoids oversubscription,
-# which made training about 10x slower (measured on LeNet-5: 144 vs 1,441 images/s).
+# Three test processes share the 2 cores: many tests wait (kernels and subprocesses starting,
+# browser pages), and a third process fills those gaps (on 2 cores: 299 s with -n 2, 256 s
+# with -n 3, 274 s with -n 4). One torch thread each avoids oversubscription, which made
+# training about 10x slower (measured on LeNet-5: 144 vs 1,441 images/s).
 test: $(READY)  ## lint, unit tests and every notebook under nbval
 	$(BIN)/ruff check .
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 3 --dist loadfile
 
 site: $(READY)  ## the course website (Sphinx, offline, from lessons.yml) in site/_build/html
 	$(BIN)/python -m torchcourse.site
