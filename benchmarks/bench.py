@@ -38,7 +38,9 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 TARGET = 0.99
 NUMPY_HEADING = "## NumPy versus PyTorch: one training step"
-BUSY = 1.0  # a 1-minute load average above this before or after the run: not a quiet machine
+# a 1-minute load average above this before the run: not a quiet machine (the load after the
+# run is mostly the benchmark's own processes, so it is reported but does not decide)
+BUSY = 1.0
 GOAL_SECONDS = 3.0  # issue 25: a median of at most 3 s to >= 99.0% test accuracy, every seed
 
 # What was tried on the way to the recipe in torchcourse.lenet.FAST (kept in RESULTS.md).
@@ -438,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
                 "figures.",
                 "",
             ]
-            if os.getloadavg()[0] > BUSY or busy_before
+            if busy_before
             else []
         ),
         *machine_section(peak, args.threads),
