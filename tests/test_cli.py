@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -270,3 +272,15 @@ def test_messages_speak_chinese_with_the_variable(tmp_path, monkeypatch, capsys,
     monkeypatch.setattr(verify, "run_nbval", _no_nbval)
     assert cli.main(argv) == 1
     assert words in one_line(capsys.readouterr().err)
+
+
+def test_the_package_and_the_command_line_start_without_torch():
+    """check, hint and pick_device load torch on first use; the CLI's start does not need it."""
+    code = (
+        "import sys, torchcourse, torchcourse.cli\n"
+        "assert 'torch' not in sys.modules, 'torch imported at start'\n"
+        "from torchcourse import check, hint, pick_device\n"
+        "assert 'torch' in sys.modules and callable(check) and callable(pick_device)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
