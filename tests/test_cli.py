@@ -279,6 +279,7 @@ def test_the_package_and_the_command_line_start_without_torch():
     code = (
         "import sys, torchcourse, torchcourse.cli\n"
         "assert 'torch' not in sys.modules, 'torch imported at start'\n"
+        "assert {'check', 'hint', 'pick_device'} <= set(dir(torchcourse))\n"
         "from torchcourse import check, hint, pick_device\n"
         "assert 'torch' in sys.modules and callable(check) and callable(pick_device)\n"
     )

@@ -21,3 +21,8 @@ def __getattr__(name: str):
 
         return pick_device
     raise AttributeError(f"module 'torchcourse' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The lazy names too, so that tab completion in Jupyter offers them."""
+    return sorted({*globals(), *__all__})
