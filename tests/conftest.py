@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from notebook_facts import compared_counts
 
-from torchcourse.checks import reset_hints
 from torchcourse.manifest import load_course
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +45,8 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(autouse=True)
 def fresh_hint_ladders():
     """Each test starts like a new notebook session: no hints shown, nothing passed."""
+    from torchcourse.checks import reset_hints  # here: pytest-xdist's controller needs no torch
+
     reset_hints()
     yield
     reset_hints()

@@ -4,7 +4,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from torchvision.transforms import v2
 
 MEAN, STD = 0.1307, 0.3081
 
@@ -17,6 +16,8 @@ def _normalize_div(images):
 
 
 def _normalize_v2(images):
+    from torchvision.transforms import v2  # here: importing torchvision costs every worker 1 s
+
     scaled = v2.functional.to_dtype(images.unsqueeze(1), torch.float32, scale=True)
     return v2.functional.normalize(scaled, [MEAN], [STD])
 
