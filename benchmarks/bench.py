@@ -143,6 +143,24 @@ has about 0.06%: every variant from 1.5 to 2.5 epochs at batch 128 to 250 lies w
 99.0%, and so many variants tried on one validation split favour a lucky one. The rule keeps
 to 99.0% on purpose (a recipe that only ties with it on validation may miss it on test), and
 the bench reports the test accuracy of every seed.
+A fourth round, with the same protocol, tried AdamW's beta2. beta2 is the decay rate of its
+running mean of squared gradients, and short schedules sometimes do better with a lower one.
+Each row starts from two epochs with 30% warm-up:
+
+| Variant | Validation accuracy | Mean |
+|---|---|---|
+| beta2 0.99 | 99.18 / 98.82 / 99.04 / 98.94 / 99.08% | 99.012% |
+| beta2 0.99, max_lr 0.015 | 99.14 / 99.00 / 99.12 / 98.80 / 98.96% | 99.004% |
+| beta2 0.99, max_lr 0.03 | 99.06 / 98.74 / 98.86 / 98.86 / 99.04% | 98.91% |
+| beta2 0.95 | 99.02 / 98.72 / 98.98 / 98.90 / 98.82% | 98.89% |
+
+Two variants passed 99.0% by about 0.01 point. That is a fifth of the standard error of a
+five-seed mean, so before the leading one could replace FAST, it and the same recipe with the
+default beta2 0.999 each trained five more seeds (5 to 9). beta2 0.99 gave 99.02 / 98.88 /
+98.98 / 99.02 / 98.84% (98.95%) and beta2 0.999 gave 99.02 / 98.88 / 98.98 / 99.08 / 98.90%
+(98.97%). Over ten seeds the two average 98.98%. The first five seeds were lucky, so FAST
+stays at 2.25 epochs. From now on, a variant that passes 99.0% by less than one standard error
+trains five more seeds before it is adopted.
 Bigger batches cost accuracy per epoch: batch 500 needs more than two epochs, which eats the
 speed it gains per image. The MNIST test images are on average easier than the held-out
 training images, so test accuracies run a little above validation accuracies.
@@ -172,6 +190,16 @@ image but need more epochs (table above). The profile above shows why the rest i
 PyTorch's CPU max pooling has no vectorised path for 6 channels (conv1's output), so pooling
 takes a share of the step comparable to the convolutions', and at batch 128 every step pays
 Python, dispatch and the optimizer for only 128 images.
+
+The same profile, operator by operator (100 steps of FAST with two threads, self CPU time
+per step): conv2's backward 1.50 ms, the max pooling of conv1's output 1.36 ms forward and
+0.28 ms backward, the zero fill of that pooling's input gradient 0.47 ms, conv1 0.72 ms forward
+and 0.44 ms backward, conv2's forward 0.34 ms, the AdamW step 0.23 ms. Two of the levers above
+were measured again on the full training run: images stored in bfloat16 took a median of
+3.40 s against 3.49 s for three interleaved seeds (the same accuracies, since autocast casts
+each batch to bfloat16 anyway). Pooling before ReLU took 7.03 ms per step against 6.87 ms, the
+medians of eight interleaved rounds. Both differences are inside the run-to-run spread, so
+FAST keeps neither.
 
 torch.compile (inductor, CPU), measured again at batch 1000 with bfloat16 autocast: the first
 compiled training step took 443 s on the busy machine (one thread), and the compiled step then
