@@ -163,6 +163,17 @@ def find_exercise(exercise_id: object) -> Exercise:
     return REGISTRY[exercise_id]
 
 
+def _set_deterministic_algorithms(mode: bool, warn_only: bool) -> None:
+    """torch.use_deterministic_algorithms(mode, warn_only=...), called only if that changes the
+    setting: the call imports torch._inductor, which makes a session's first check 1.5 s slower."""
+    current = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
+    if current != (mode, warn_only):
+        torch.use_deterministic_algorithms(mode, warn_only=warn_only)
+
+
 @contextlib.contextmanager
 def known_state() -> Iterator[None]:
     """PyTorch's defaults and fixed seeds inside; the learner's session untouched outside.
@@ -191,7 +202,7 @@ def known_state() -> Iterator[None]:
             torch.set_default_dtype(torch.float32)
             torch.set_default_device(None)
             torch.autograd.set_detect_anomaly(False)
-            torch.use_deterministic_algorithms(False)
+            _set_deterministic_algorithms(False, False)
             torch.manual_seed(0)
             np.random.seed(0)
             random.seed(0)
@@ -200,7 +211,7 @@ def known_state() -> Iterator[None]:
         torch.set_default_dtype(saved_dtype)
         torch.set_default_device(None if saved_device.type == "cpu" else saved_device)
         torch.autograd.set_detect_anomaly(*anomaly)
-        torch.use_deterministic_algorithms(deterministic[0], warn_only=deterministic[1])
+        _set_deterministic_algorithms(*deterministic)
         random.setstate(python_state)
         np.random.set_state(numpy_state)
 
