@@ -15,6 +15,7 @@ from solution_answers import reference_answer
 from wrong_answers import WRONG
 
 from torchcourse.checks import FAILED, NOT_ATTEMPTED, PASSED, REGISTRY, check, load_all, run_check
+from torchcourse.checks.core import known_state
 
 load_all()
 IDS = sorted(REGISTRY)
@@ -189,3 +190,31 @@ def test_bad_calls_under_plain_python_print_no_traceback():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert len(proc.stdout.splitlines()) == 3
+
+
+@pytest.mark.parametrize("warn_only", [False, True])
+def test_deterministic_mode_is_off_inside_a_check_and_restored_after(warn_only):
+    seen = []
+    torch.use_deterministic_algorithms(True, warn_only=warn_only)
+    try:
+        with known_state():
+            seen.append(torch.are_deterministic_algorithms_enabled())
+        after = (
+            torch.are_deterministic_algorithms_enabled(),
+            torch.is_deterministic_algorithms_warn_only_enabled(),
+        )
+    finally:
+        torch.use_deterministic_algorithms(False)
+    assert seen == [False] and after == (True, warn_only)
+
+
+def test_a_first_check_does_not_import_the_compiler():
+    """torch.use_deterministic_algorithms imports torch._inductor (about 1.5 s); a session that
+    never changed the setting must not pay for it at its first check."""
+    code = (
+        "import sys; from torchcourse import check; "
+        "check('00.ex1', lambda c: c * 9 / 5 + 32); print('torch._inductor' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "False", proc.stdout
