@@ -285,3 +285,11 @@ def test_the_package_and_the_command_line_start_without_torch():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_progress_and_grade_read_verdicts_without_torch():
+    """They run notebooks in kernels; importing torch themselves would cost every run a second."""
+    code = "import sys, torchcourse.progress, torchcourse.grade; print('torch' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False"], proc.stdout

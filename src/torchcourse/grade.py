@@ -32,7 +32,6 @@ import nbformat
 
 import torchcourse
 from torchcourse import grade_cells
-from torchcourse.checks.core import FAILED, NOT_ATTEMPTED, PASSED, Result
 from torchcourse.errors import CourseError
 from torchcourse.guard import STARTED, WROTE
 from torchcourse.i18n import SOURCE_LANGUAGE, _, use_language
@@ -42,6 +41,7 @@ from torchcourse.paths import course_root
 from torchcourse.student import sources_digest
 from torchcourse.submissions import Submission, TooBig, notebook_language, submissions
 from torchcourse.translate import languages, translated_path
+from torchcourse.verdicts import FAILED, NOT_ATTEMPTED, PASSED, Result
 from torchcourse.workspace import stamp
 
 NOT_GRADED = "not graded"

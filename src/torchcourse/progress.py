@@ -24,7 +24,6 @@ from pathlib import Path
 
 import nbformat
 
-from torchcourse.checks.core import FAILED, NOT_ATTEMPTED, PASSED
 from torchcourse.errors import CourseError
 from torchcourse.i18n import (
     LANG_ENV,
@@ -40,6 +39,7 @@ from torchcourse.i18n import width as text_width
 from torchcourse.manifest import Course, Lesson
 from torchcourse.paths import course_root
 from torchcourse.runner import run_notebook
+from torchcourse.verdicts import FAILED, NOT_ATTEMPTED, PASSED
 from torchcourse.workspace import (
     is_untouched,
     read_notebook,

@@ -22,8 +22,8 @@ import torch
 
 from torchcourse.errors import CourseError
 from torchcourse.i18n import N_, _, join
+from torchcourse.verdicts import FAILED, NOT_ATTEMPTED, PASSED, Result
 
-PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
 _ID = re.compile(r"^\d\d\.ex\d+$")
 
 
@@ -44,46 +44,6 @@ class Exercise:
     id: str
     hints: tuple[str, ...]  # a nudge first, code last (English; translated when shown)
     verify: Callable[[object], str | None]
-
-
-@dataclass(frozen=True)
-class Result:
-    exercise_id: str
-    status: str
-    message: str = ""  # passed: a note; failed: what is wrong (never the solution)
-    hint: str = ""  # failed: the rung of the hint ladder this failure shows
-    rung: int = 0
-    rungs: int = 0
-    diagnosed: bool = False  # hint answers the diagnosed mistake, not a rung of the ladder
-
-    def line(self) -> str:
-        """The one line the learner sees."""
-        if self.status == PASSED:
-            if self.message:
-                return _("✅ {id} passed: {note}").format(id=self.exercise_id, note=self.message)
-            return _("✅ {id} passed.").format(id=self.exercise_id)
-        if self.status == NOT_ATTEMPTED:
-            return _(
-                "⏳ {id} not attempted yet: replace the `raise NotImplementedError` line with "
-                "your code, run that cell, then this one."
-            ).format(id=self.exercise_id)
-        return _("❌ {id} failed: {problem}. {hint}").format(
-            id=self.exercise_id, problem=self.message, hint=_hint_text(self)
-        )
-
-
-def _hint_text(result: Result) -> str:
-    if result.diagnosed:
-        return join(
-            _("Hint: {hint}").format(hint=result.hint),
-            _('(`hint("{id}")` gives the next one.)').format(id=result.exercise_id),
-        )
-    text = _("Hint {rung}/{rungs}: {hint}").format(
-        rung=result.rung, rungs=result.rungs, hint=result.hint
-    )
-    if result.rung < result.rungs:
-        text = join(text, _('(`hint("{id}")` gives the next one.)').format(id=result.exercise_id))
-    return text
 
 
 REGISTRY: dict[str, Exercise] = {}
