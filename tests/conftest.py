@@ -12,6 +12,29 @@ from torchcourse.manifest import load_course
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config):
+    """Start nbval's kernels up to three times.
+
+    jupyter_client picks a kernel's ports and the kernel binds them a moment later; a test that
+    binds a free port meanwhile (torch.distributed, the site server) can take one, and the
+    kernel then dies before replying to kernel_info (seen once in the full suite). A kernel
+    that cannot start for any other reason still fails, three times.
+    """
+    import nbval.kernel
+
+    start = nbval.kernel.start_new_kernel
+
+    def start_new_kernel(*args, **kwargs):
+        for attempt in range(3):
+            try:
+                return start(*args, **kwargs)
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+
+    nbval.kernel.start_new_kernel = start_new_kernel
+
+
 @pytest.fixture(scope="session")
 def course():
     return load_course(ROOT / "lessons.yml")
