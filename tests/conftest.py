@@ -49,22 +49,6 @@ def wheel(tmp_path_factory):
     return course_wheel(tmp_path_factory.mktemp("wheel"))
 
 
-def pytest_collection_modifyitems(items):
-    """Run the notebooks first, the longest first (by their max_seconds_cpu in lessons.yml):
-    `--dist loadfile` hands out whole files in collection order, and a long notebook started
-    last would leave the other workers idle while it finishes."""
-    try:
-        lessons = load_course(ROOT / "lessons.yml").lessons
-    except Exception:
-        return  # the manifest tests report a broken lessons.yml
-    budget = {
-        (ROOT / rel).resolve(): lesson.max_seconds_cpu
-        for lesson in lessons
-        for rel in (lesson.solution, lesson.notebook)
-    }
-    items.sort(key=lambda item: -budget.get(Path(item.path).resolve(), -1))
-
-
 @pytest.fixture(autouse=True)
 def fresh_hint_ladders():
     """Each test starts like a new notebook session: no hints shown, nothing passed."""
