@@ -16,6 +16,12 @@ from collections.abc import Iterator
 from torchcourse.errors import CourseError
 from torchcourse.i18n import LANG_ENV, N_, _, normalize, pad, system_language, use_language
 
+# nbformat imports jsonschema, and jsonschema imports rfc3987-syntax where it is installed (Jupyter
+# installs it): that module builds some 35 Lark parsers for the "iri" string format, 0.8 s at
+# every start of a command. No notebook schema uses that format, so the command blocks the import
+# and jsonschema leaves that one format unchecked (python-jsonschema/jsonschema#1428).
+sys.modules.setdefault("rfc3987_syntax", None)
+
 # argparse's own texts (it looks them up with gettext), for the catalogs
 ARGPARSE_TEXTS = (
     N_("usage: "),
