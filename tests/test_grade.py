@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from torchcourse.grade import Limits, grade
+from torchcourse.grade import Limits, grade, grade_class
 from torchcourse.grade_cells import (
     CHANGED_AT_RUN_TIME,
     EDITED_CHECK,
@@ -256,6 +256,15 @@ def test_the_gradebook_is_exactly_right(graded):
     assert rows[0][:3] == ["student", "00.ex1", "00.ex2"]
     assert rows[0][-5:] == [P, F, NA, NG, "flags"]
     assert rows[1:] == expected, "\n".join(",".join(row) for row in rows)
+
+
+def test_a_notebook_with_no_answer_is_not_run(tmp_path):
+    """Its verdicts are "not attempted" whatever its cells would do: this one kills its kernel."""
+    workspace(tmp_path / "idle", {"00": notebook("00", extra=[DIES])})
+    lesson = load_course(ROOT / "lessons.yml").lesson("00")
+    (graded,) = grade_class(load_course(ROOT / "lessons.yml"), tmp_path, ["00"], 1, LIMITS)
+    assert {v.status for v in graded.verdicts.values()} == {NA}
+    assert set(graded.verdicts) == set(lesson.exercise_ids()) and graded.note == ""
 
 
 def test_no_submission_was_written(graded):

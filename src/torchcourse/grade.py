@@ -8,6 +8,7 @@ For each student and lesson, on a scratch copy (a submission is never written):
    package, with its own time limit: the cells the answer needs run there, never the check
    cells, so a redefined `check`, a fake verdict or a patched torchcourse in the notebook
    cannot reach the verdict. grade_cells names each such trick for the report.
+A notebook in which no exercise is answered is not run: each exercise is "not attempted".
 """
 
 from __future__ import annotations
@@ -284,6 +285,14 @@ def _grade_lesson(sub: Submission, lesson: Lesson, root: Path, limits: Limits, w
             return _all(grade, ids, NOT_ATTEMPTED)
         reading = grade_cells.read(nb, _reference(lesson, root))
         grade.flags = sorted(reading.flags)
+        exercises = [
+            {"id": i, "name": _reference(lesson, root).answers[i], "cells": cells, "answer": at}
+            for i in ids
+            if i in reading.answers and not reading.pieces[reading.answers[i]].course
+            for cells, at in [reading.program(i)]
+        ]
+        if not exercises:  # nothing answered: a run could change no verdict, only cost time
+            return _all(grade, ids, NOT_ATTEMPTED)
         folder = Path(tempfile.mkdtemp(prefix=f"{lesson.id}-", dir=work))
         scratch = folder / "notebook"
         scratch.mkdir()
@@ -291,18 +300,10 @@ def _grade_lesson(sub: Submission, lesson: Lesson, root: Path, limits: Limits, w
         why = _run_student(_without_checks(nb), scratch, log, lesson, limits, language, root)
         if why:
             return _all(grade, ids, NOT_GRADED, why)
-        exercises = [
-            {"id": i, "name": _reference(lesson, root).answers[i], "cells": cells, "answer": at}
-            for i in ids
-            if i in reading.answers and not reading.pieces[reading.answers[i]].course
-            for cells, at in [reading.program(i)]
-        ]
         try:
-            results, refused = [], {}
-            if exercises:
-                results, refused = _check_answers(
-                    exercises, folder, lesson, limits, language, instructor, root
-                )
+            results, refused = _check_answers(
+                exercises, folder, lesson, limits, language, instructor, root
+            )
         except CourseError as err:
             return _all(grade, ids, NOT_GRADED, str(err))
         by_id = dict(zip([e["id"] for e in exercises], results))
