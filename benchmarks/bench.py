@@ -161,6 +161,34 @@ default beta2 0.999 each trained five more seeds (5 to 9). beta2 0.99 gave 99.02
 (98.97%). Over ten seeds the two average 98.98%. The first five seeds were lucky, so FAST
 stays at 2.25 epochs. From now on, a variant that passes 99.0% by less than one standard error
 trains five more seeds before it is adopted.
+A fifth round tried the knobs that Recipe does not expose: OneCycleLR's other arguments,
+NAdam, and evaluating a running average of the weights (EMA) instead of the weights
+(`benchmarks/schedule_trials.py`, lenet.train's loop with those knobs; same protocol). A
+two-epoch recipe would train 11% fewer steps than FAST. Each row starts from two epochs with
+30% warm-up:
+
+| Variant | Validation accuracy | Mean |
+|---|---|---|
+| none (two epochs, as in the third round) | 99.14 / 98.88 / 99.00 / 99.00 / 98.96% | 98.996% |
+| weight average, decay 0.99 | 99.14 / 98.90 / 98.96 / 98.98 / 98.96% | 98.99% |
+| weight average, decay 0.995 | 98.94 / 98.66 / 98.84 / 98.72 / 98.82% | 98.80% |
+| beta1 fixed at 0.9 (no momentum cycling) | 99.08 / 98.82 / 99.10 / 98.94 / 99.04% | 99.00% |
+| div_factor 10 (starts at max_lr / 10) | 98.98 / 98.90 / 98.98 / 98.88 / 98.92% | 98.93% |
+| linear annealing | 99.20 / 98.90 / 99.02 / 98.86 / 99.02% | 99.00% |
+| final_div_factor 30 | 99.16 / 98.84 / 99.06 / 98.90 / 98.98% | 98.99% |
+| final_div_factor 100 | 99.16 / 98.84 / 99.04 / 99.02 / 99.06% | 99.024% |
+| final_div_factor 1,000 | 99.18 / 98.80 / 99.00 / 98.98 / 99.02% | 99.00% |
+| final_div_factor 100, linear annealing | 99.20 / 98.94 / 98.94 / 98.94 / 99.04% | 99.012% |
+| final_div_factor 100, beta1 fixed at 0.9 | 99.08 / 98.92 / 99.06 / 98.92 / 99.02% | 99.00% |
+| final_div_factor 100, 25% warm-up | 99.04 / 98.80 / 99.06 / 98.70 / 98.98% | 98.92% |
+| final_div_factor 100, max_lr 0.025 | 98.94 / 98.78 / 99.02 / 98.82 / 98.88% | 98.89% |
+| NAdam | 98.62 / 97.80 / 98.92 / 96.16 / 98.98% | 98.10% |
+
+(final_div_factor: OneCycleLR ends at max_lr / div_factor / final_div_factor, by default
+max_lr / 250,000.) final_div_factor 100 passed 99.0% by less than one standard error, so it
+trained five more seeds: 99.00 / 98.92 / 98.88 / 99.06 / 98.90%, and its ten-seed mean is
+98.99%. Like the fourth round's, this round moved no mean beyond the noise around 98.99%, so
+FAST stays at 2.25 epochs.
 Bigger batches cost accuracy per epoch: batch 500 needs more than two epochs, which eats the
 speed it gains per image. The MNIST test images are on average easier than the held-out
 training images, so test accuracies run a little above validation accuracies.
