@@ -274,31 +274,34 @@ def test_messages_speak_chinese_with_the_variable(tmp_path, monkeypatch, capsys,
     assert words in one_line(capsys.readouterr().err)
 
 
+def fresh_python(code: str) -> str:
+    """What code prints in a new interpreter (the imports of this test process do not count)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_the_package_and_the_command_line_start_without_torch():
     """check, hint and pick_device load torch on first use; the CLI's start does not need it."""
-    code = (
+    fresh_python(
         "import sys, torchcourse, torchcourse.cli\n"
         "assert 'torch' not in sys.modules, 'torch imported at start'\n"
         "assert {'check', 'hint', 'pick_device'} <= set(dir(torchcourse))\n"
         "from torchcourse import check, hint, pick_device\n"
         "assert 'torch' in sys.modules and callable(check) and callable(pick_device)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
 
 
 def test_progress_and_grade_read_verdicts_without_torch():
     """They run notebooks in kernels; importing torch themselves would cost every run a second."""
     code = "import sys, torchcourse.progress, torchcourse.grade; print('torch' in sys.modules)"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["False"], proc.stdout
+    assert fresh_python(code).split() == ["False"]
 
 
 def test_the_command_line_skips_jsonschema_s_slow_iri_parsers_and_still_validates():
     """Blocking rfc3987-syntax made `torchcourse --help` start in 0.3 s instead of 1.3 s."""
     notebook = ROOT / "solutions" / "00-welcome" / "00-welcome.ipynb"
-    code = (
+    printed = fresh_python(
         "import sys, torchcourse.cli, nbformat\n"
         "assert sys.modules['rfc3987_syntax'] is None, 'the Lark parsers were built'\n"
         f"nb = nbformat.read({str(notebook)!r}, 4)\n"
@@ -309,6 +312,4 @@ def test_the_command_line_skips_jsonschema_s_slow_iri_parsers_and_still_validate
         "except nbformat.ValidationError:\n"
         "    print('invalid notebook caught')\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["invalid", "notebook", "caught"], done.stdout
+    assert printed.split() == ["invalid", "notebook", "caught"]
