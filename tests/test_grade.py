@@ -13,12 +13,16 @@ import csv
 import hashlib
 import json
 import shutil
+import warnings
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import nbformat
 import pytest
+from matplotlib import font_manager
 
+from torchcourse import grade_report
 from torchcourse.grade import Limits, grade, grade_class
 from torchcourse.grade_cells import (
     CHANGED_AT_RUN_TIME,
@@ -28,6 +32,7 @@ from torchcourse.grade_cells import (
     PATCHES_COURSE,
     REDEFINES_CHECK,
 )
+from torchcourse.i18n import use_language
 from torchcourse.manifest import load_course
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -295,6 +300,19 @@ def test_the_class_report_shows_rates_diagnoses_and_a_plot(graded):
     assert "data:image/png;base64," in report
     assert "wrong values" in report  # the most frequent diagnosis of 00.ex1
     assert "patches-checks" in report and "fork-bomb" in report
+
+
+@pytest.mark.parametrize("fonts", [grade_report.CJK_FONTS, ("No Such Font",)], ids=["cjk", "none"])
+def test_a_chinese_class_report_plots_without_warnings(monkeypatch, fonts):
+    """With a Chinese font the y label is Chinese; without one it stays English (no boxes)."""
+    monkeypatch.setattr(grade_report, "CJK_FONTS", fonts)
+    with use_language("zh_CN"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph is a UserWarning
+        label, _fonts = grade_report._y_label()
+        assert grade_report._plot({"00.ex1": Counter(passed=2, failed=1)}, 3)
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    chinese = any(name in installed for name in fonts)
+    assert label == ("学生比例" if chinese else "share of students")
 
 
 def test_an_empty_class_folder_is_one_clear_error(tmp_path, capsys):

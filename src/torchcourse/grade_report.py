@@ -16,11 +16,21 @@ from pathlib import Path
 
 from torchcourse.grade import NOT_GRADED, STATUSES, LessonGrade
 from torchcourse.grade_cells import FLAGS
-from torchcourse.i18n import _, translations, use_language
+from torchcourse.i18n import N_, _, translations, use_language
 from torchcourse.i18n import language as language_now
 from torchcourse.manifest import Lesson
 
 GRADEBOOK, FEEDBACK, REPORT = "gradebook.csv", "feedback", "report.html"
+SHARE = N_("share of students")  # the plot's y label
+# Fonts with Chinese glyphs, best first: matplotlib's own DejaVu Sans has none.
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "PingFang SC",
+    "Microsoft YaHei",
+    "SimHei",
+)
 
 
 def _by_student(grades: list[LessonGrade]) -> dict[str, list[LessonGrade]]:
@@ -82,6 +92,21 @@ def feedback(student: str, mine: list[LessonGrade], lessons: list[Lesson]) -> st
     return "\n".join(lines) + "\n"
 
 
+def _y_label() -> tuple[str, list[str]]:
+    """The y label in the instructor's language and the fonts to draw it with. Where no installed
+    font has its glyphs, the English label: matplotlib would draw boxes and warn once a glyph."""
+    from matplotlib import font_manager, rcParams
+
+    label = _(SHARE)
+    if label.isascii():
+        return label, rcParams["font.family"]
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    chinese = [name for name in CJK_FONTS if name in installed]
+    if chinese:
+        return label, ["DejaVu Sans", *chinese]  # matplotlib falls back glyph by glyph
+    return SHARE, rcParams["font.family"]
+
+
 def _plot(rates: dict[str, Counter], students: int) -> str:
     """A stacked bar per exercise, as a base64 PNG."""
     import matplotlib
@@ -90,21 +115,23 @@ def _plot(rates: dict[str, Counter], students: int) -> str:
     import matplotlib.pyplot as plt
 
     ids = list(rates)
-    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(ids)), 3.6))
-    bottom = [0.0] * len(ids)
-    colours = {"passed": "#4caf50", "failed": "#e53935", "not attempted": "#bdbdbd"}
-    colours[NOT_GRADED] = "#fb8c00"
-    for status in STATUSES:
-        share = [rates[i][status] / max(students, 1) for i in ids]
-        ax.bar(ids, share, bottom=bottom, color=colours[status], label=status)
-        bottom = [b + s for b, s in zip(bottom, share)]
-    ax.set_ylabel(_("share of students"))
-    ax.set_ylim(0, 1)
-    ax.tick_params(axis="x", rotation=90)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=4, frameon=False)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
+    label, fonts = _y_label()
+    with matplotlib.rc_context({"font.family": fonts}):
+        fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(ids)), 3.6))
+        bottom = [0.0] * len(ids)
+        colours = {"passed": "#4caf50", "failed": "#e53935", "not attempted": "#bdbdbd"}
+        colours[NOT_GRADED] = "#fb8c00"
+        for status in STATUSES:
+            share = [rates[i][status] / max(students, 1) for i in ids]
+            ax.bar(ids, share, bottom=bottom, color=colours[status], label=status)
+            bottom = [b + s for b, s in zip(bottom, share)]
+        ax.set_ylabel(label)
+        ax.set_ylim(0, 1)
+        ax.tick_params(axis="x", rotation=90)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=4, frameon=False)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
