@@ -1,9 +1,10 @@
-"""The fifth round of recipe trials (RESULTS.md): schedule and optimizer knobs that
-torchcourse.lenet.Recipe does not expose, tried on the validation split.
+"""The fifth and sixth rounds of recipe trials (RESULTS.md): schedule, optimizer and
+initialisation knobs that torchcourse.lenet.Recipe does not expose, tried on the validation
+split.
 
 The loop is lenet.train's (the same data order, autocast, channels_last and fused AdamW), with
-OneCycleLR's other arguments, NAdam and a weight average (EMA) added. One seed per process,
-one intra-op thread; prints one JSON line with the validation accuracy.
+OneCycleLR's other arguments, NAdam, a weight average (EMA) and He initialisation added.
+One seed per process, one intra-op thread; prints one JSON line with the validation accuracy.
 
     python benchmarks/schedule_trials.py --seed 0 --set epochs=2 final_div_factor=100
 """
@@ -29,7 +30,23 @@ DEFAULTS = {
     "cycle_momentum": 1,  # AdamW's beta1 cycles between 0.85 and 0.95 (OneCycleLR's default)
     "optimizer": "adamw",  # or "nadam" (decoupled weight decay)
     "ema": 0.0,  # decay of a weight average that is evaluated instead; 0: none
+    "init": "default",  # or "kaiming", or "kaiming-zero-output" (see initialise)
 }
+
+
+def initialise(model: lenet.LeNet5, how: str) -> None:
+    """PyTorch's default initialisation, or He's (kaiming_normal_ for ReLU) with zero biases
+    for every layer but fc3; "kaiming-zero-output" also starts fc3 at zero."""
+    if how == "default":
+        return
+    if how not in ("kaiming", "kaiming-zero-output"):
+        raise SystemExit(f"init={how}: use default, kaiming or kaiming-zero-output")
+    for layer in (model.conv1, model.conv2, model.fc1, model.fc2):
+        torch.nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+        torch.nn.init.zeros_(layer.bias)
+    if how == "kaiming-zero-output":
+        torch.nn.init.zeros_(model.fc3.weight)
+        torch.nn.init.zeros_(model.fc3.bias)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -46,7 +63,9 @@ def main(argv: list[str] | None = None) -> dict:
     train_x, train_y, valid_x, valid_y, _, _ = lenet.mnist_split()
     train_x, valid_x = (lenet.laid_out(x, recipe) for x in (train_x, valid_x))
     torch.manual_seed(args.seed)
-    model = lenet.LeNet5().to(memory_format=torch.channels_last)
+    model = lenet.LeNet5()
+    initialise(model, knobs["init"])
+    model = model.to(memory_format=torch.channels_last)
     generator = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
     if knobs["optimizer"] == "nadam":
