@@ -237,8 +237,8 @@ the two cores, two intra-op threads ran up to ten times slower than one (the thr
 each other at every operation); on a quiet machine two threads were about 1.4 times faster
 than one in earlier runs. Check the load average above.
 
-A sixth round looked for the last fifth of the 3 s goal. First the length and the
-initialisation (`benchmarks/schedule_trials.py`, same protocol, seeds 0 to 4; each row
+A sixth round looked for what still separates FAST from the 3 s goal. First the length and
+the initialisation (`benchmarks/schedule_trials.py`, same protocol, seeds 0 to 4; each row
 changes FAST as the row says):
 
 | Variant | Validation accuracy | Mean |
