@@ -83,7 +83,7 @@ def subsample(x: torch.Tensor) -> torch.Tensor:
 
 
 EXACT: dict[str, Pool] = {
-    "F.max_pool2d, after ReLU's": max_pool2d,
+    "F.max_pool2d before ReLU": max_pool2d,
     "oneDNN pooling (to_mkldnn)": onednn,
     "elementwise maxima (autograd.Function)": ElementwiseMaxPool.apply,
     "batch as channels": batch_as_channels,
