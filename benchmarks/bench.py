@@ -268,22 +268,26 @@ save. ms per step, the median of nine interleaved rounds of 150 steps, two threa
 
 | Step variant | ms per step |
 |---|---:|
-| LeNet-5 (FAST) | 6.46 |
-| pooling before ReLU, F.max_pool2d | 6.43 |
-| oneDNN's pooling primitive (through `to_mkldnn`) | 6.59 |
-| elementwise maxima in an `autograd.Function` | 6.40 |
-| the batch moved into the channels (1, N x 6, 28, 28), where the kernel vectorises | 6.32 |
-| bound: conv1's pooling costs nothing | 5.01 |
-| bound: both poolings cost nothing | 4.97 |
+| LeNet-5 (FAST) | 6.72 |
+| pooling before ReLU, F.max_pool2d | 6.61 |
+| oneDNN's pooling primitive (through `to_mkldnn`) | 6.83 |
+| elementwise maxima in an `autograd.Function` | 6.93 |
+| the batch moved into the channels (1, N x 6, 28, 28), where the kernel vectorises | 7.51 |
+| bound: conv1's pooling costs nothing | 5.47 |
+| bound: both poolings cost nothing | 5.30 |
 
-conv1's pooling costs 1.45 ms of the 6.46 ms step (22%), and no rewrite from PyTorch operators
-saves more than 2%, inside the spread of the rounds. The elementwise version spends its time
-in comparisons that write booleans and in strided copies, each about as slow per element as
-the scalar kernel. FAST's 495 steps fit in 3 s at 6.06 ms per step, so conv1's pooling would
-have to cost about 1.0 ms instead of 1.45 ms on a quiet machine, and less on a busy one. That
-takes a C++ kernel that vectorises across the batch or the width, which a course installed
-with pip (on Colab too) should not have to compile. Upstream, CPU max pooling is an open
-performance issue (pytorch/pytorch#51393, #28733).
+conv1's pooling costs 1.25 ms of the 6.72 ms step (19%). No exact rewrite from PyTorch
+operators saves more than 2% (pooling before ReLU), inside the spread of the rounds, and the
+others are slower. An earlier set of nine rounds, with a loop that left out the schedule, gave
+6.46 ms for the step and 6.32 to 6.59 ms for the rewrites: no gain there either. The
+elementwise version spends its time in comparisons that write booleans and in strided copies,
+each about as slow per element as the scalar kernel.
+
+FAST's 495 steps fit in 3 s at 6.06 ms per step, so conv1's pooling would have to cost about
+0.6 ms instead of 1.25 ms in this run, and less on a busier machine. That takes a C++ kernel
+that vectorises across the batch or the width, which a course installed with pip (on Colab too)
+should not have to compile. Upstream, CPU max pooling is an open performance issue
+(pytorch/pytorch#51393, #28733).
 
 Process settings, measured with `fast_lenet.py` (seeds 0 to 2, two interleaved rounds, two
 threads):

@@ -8,10 +8,9 @@ gradient (ties included); the script checks that on conv1's output for a real ba
 bounds are not LeNet-5: they replace pooling by taking every other row and column, which
 costs almost nothing, to show the most that any pooling kernel could save.
 
-Each variant trains with FAST's loop (lenet.batches, autocast, fused AdamW) on the training
-split; after warm-up steps, a round times `--steps` steps. The rounds go through the variants
-in turn, and each variant's figure is the median of its rounds, in ms per step.
-Prints one JSON line.
+Each variant trains with lenet.train and FAST on the training split; after warm-up steps, a
+round times `--steps` steps. The rounds go through the variants in turn, and each variant's
+figure is the median of its rounds, in ms per step. Prints one JSON line.
 
     python benchmarks/pooling_trials.py [--threads 2] [--steps 150] [--rounds 5]
 """
@@ -121,21 +120,19 @@ def exact(pool: Pool, x: torch.Tensor) -> bool:
 
 
 def ms_per_step(model: lenet.LeNet5, data, steps: int, warmup: int = 20) -> float:
-    """Milliseconds per step of FAST's loop over `steps` batches, after `warmup` batches."""
+    """Milliseconds per step of lenet.train with FAST, timed over `steps` steps after
+    `warmup` steps (a run of warmup + steps steps, so that the schedule is a real run's)."""
     images, labels = data
-    model = model.to(memory_format=torch.channels_last)
-    optimizer = lenet.make_optimizer(model, lenet.FAST)
-    batches = lenet.batches(images, labels, lenet.FAST.batch_size, torch.Generator().manual_seed(0))
-    for i in range(warmup + steps):
-        if i == warmup:
-            start = time.perf_counter()
-        x, y = next(batches)
-        with torch.autocast("cpu", torch.bfloat16):
-            loss = F.cross_entropy(model(x), y, label_smoothing=lenet.FAST.label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    return (time.perf_counter() - start) / steps * 1e3
+    per_epoch = -(-len(images) // lenet.FAST.batch_size)
+    recipe = lenet.FAST.with_(epochs=(warmup + steps) / per_epoch)
+    stamps = {}
+
+    def on_step(step: int, loss: torch.Tensor) -> None:
+        if step in (warmup, warmup + steps):
+            stamps[step] = time.perf_counter()
+
+    lenet.train(model, images, labels, recipe, seed=0, on_step=on_step)
+    return (stamps[warmup + steps] - stamps[warmup]) / steps * 1e3
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -160,7 +157,7 @@ def main(argv: list[str] | None = None) -> dict:
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(args.rounds):
         for name, build in variants.items():
-            torch.manual_seed(0)
+            torch.manual_seed(0)  # the same initial weights for every variant
             times[name].append(ms_per_step(build(), data, args.steps))
     result = {
         "threads": args.threads,
