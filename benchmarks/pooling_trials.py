@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
+    if min(args.threads, args.steps, args.rounds) < 1:
+        parser.error("--threads, --steps and --rounds must be at least 1")
     torch.set_num_threads(args.threads)
     images, labels = lenet.mnist_split()[:2]
     data = (lenet.laid_out(images, lenet.FAST), labels)
